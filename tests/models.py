@@ -1,0 +1,39 @@
+"""Small models the tests build themselves (no downloads)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    """conv → ReLU(inplace) → conv → BN → ReLU(inplace) → pool → linear: 10 classes."""
+
+    def __init__(self, classes: int = 10, in_channels: int = 3) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 8, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, 3, padding=1, stride=2),
+            nn.BatchNorm2d(16),
+            nn.ReLU(inplace=True),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(self.features(x)).flatten(1))
+
+
+def tiny_cnn(seed: int = 0, classes: int = 10) -> TinyCNN:
+    torch.manual_seed(seed)
+    model = TinyCNN(classes)
+    with torch.no_grad():  # non-trivial BN statistics so eval mode matters
+        model.features[3].running_mean.uniform_(-0.2, 0.2)
+        model.features[3].running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def random_image(seed: int = 0, size: int = 32) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(3, size, size, generator=generator)

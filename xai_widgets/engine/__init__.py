@@ -1,0 +1,25 @@
+"""The explainer engine: torch only, no widget imports."""
+
+from .errors import ExplainError, ImageError, LayerError, MethodError, ModelOutputError, TargetError
+from .explain import explain
+from .inputs import prepare_image
+from .methods import Method, all_methods, get_method, register
+from .session import INPUT, LayerInfo, Session
+
+__all__ = [
+    "INPUT",
+    "ExplainError",
+    "ImageError",
+    "LayerError",
+    "LayerInfo",
+    "Method",
+    "MethodError",
+    "ModelOutputError",
+    "Session",
+    "TargetError",
+    "all_methods",
+    "explain",
+    "get_method",
+    "prepare_image",
+    "register",
+]

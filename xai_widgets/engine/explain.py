@@ -1,0 +1,35 @@
+"""One call, one map: the headless entry point."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .inputs import ImageLike, Transform
+from .methods import get_method
+from .session import Session
+
+
+def explain(
+    model: nn.Module,
+    image: ImageLike,
+    method: str = "gradcam",
+    layer: Optional[str] = None,
+    target: Optional[int] = None,
+    transform: Optional[Transform] = None,
+) -> torch.Tensor:
+    """Return the attribution map of ``image`` for class ``target`` (default: top-1).
+
+    The map is a 2-D tensor at the method's native resolution (for Grad-CAM, the layer's
+    H×W; for saliency, the input's) on the model's device. ``layer`` defaults to the last
+    layer with a spatial output. The model is left exactly as it was.
+    """
+    spec = get_method(method)
+    layer_names = [layer] if (layer is not None and spec.uses_layer) else None
+    session = Session(model, image, transform=transform, layer_names=layer_names)
+    try:
+        return session.attribution(method, layer=layer, target=target)
+    finally:
+        session.close()

@@ -1,0 +1,56 @@
+"""What every attribution method declares, and the registry the engine and widgets read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import MethodError
+
+Compute = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Method:
+    """An attribution method.
+
+    ``compute(session, layer, target, **params)`` returns a 2-D map on the model's device;
+    ``layer`` is ``None`` for methods that do not use one. ``signed`` maps are shown with a
+    diverging colormap around zero.
+    """
+
+    name: str
+    label: str
+    compute: Compute
+    uses_layer: bool
+    signed: bool = False
+    reference: str = ""
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add ``method`` to the catalogue (its name must be new)."""
+    if method.name in _REGISTRY:
+        raise ValueError(f"A method named {method.name!r} is already registered.")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    """Look a method up by name, with a message listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise MethodError(f"Unknown method {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}.") from None
+
+
+def all_methods() -> list[Method]:
+    """Every registered method, in registration order."""
+    return list(_REGISTRY.values())
+
+
+__all__ = ["Method", "register", "get_method", "all_methods"]

@@ -1,0 +1,88 @@
+"""Run a model without leaving a trace: training flags restored, hooks always removed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .errors import LayerError
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model with neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's first floating parameter (float32 if none)."""
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[bool]:
+    """Switch ``model`` to eval mode; restore every module's own flag afterwards.
+
+    Yields whether the model had been in training mode.
+    """
+    flags = [(module, module.training) for module in model.modules()]
+    was_training = any(flag for _, flag in flags)
+    model.eval()
+    try:
+        yield was_training
+    finally:
+        for module, flag in flags:
+            module.training = flag
+
+
+Hook = Callable[[str, torch.Tensor], Optional[torch.Tensor]]
+
+
+@contextlib.contextmanager
+def forward_hooks(model: nn.Module, on_output: Hook, names: Optional[Sequence[str]] = None) -> Iterator[None]:
+    """Call ``on_output(name, output)`` after each named submodule's forward.
+
+    Every hook is removed when the block ends, also when it raises.
+    """
+    modules = dict(model.named_modules())
+    if names is None:
+        chosen = [(name, module) for name, module in modules.items() if name]
+    else:
+        missing = [name for name in names if name not in modules]
+        if missing:
+            raise LayerError(unknown_layer_message(missing[0], [n for n in modules if n]))
+        chosen = [(name, modules[name]) for name in names]
+    handles = []
+    try:
+        for name, module in chosen:
+            handles.append(module.register_forward_hook(_bind(on_output, name)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _bind(on_output: Hook, name: str):
+    def hook(_module: nn.Module, _inputs: object, output: object):
+        if isinstance(output, torch.Tensor):
+            return on_output(name, output)
+        return None
+
+    return hook
+
+
+def unknown_layer_message(name: str, known: Sequence[str]) -> str:
+    """A message for a layer name that is not in the model, with the closest names."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"The model has no layer named {name!r}.{hint} See Session.layers (or Explorer.layers) for the list."
