@@ -1,0 +1,5 @@
+"""anywidget classes: traits in, bytes out; no attribution maths here."""
+
+from .explorer import Explorer
+
+__all__ = ["Explorer"]

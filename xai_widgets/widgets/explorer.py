@@ -1,0 +1,199 @@
+"""The Explorer widget: a photo, its top classes and a live attribution heatmap."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import anywidget
+import traitlets
+from torch import nn
+
+from ..engine import ExplainError, Session, all_methods, get_method
+from ..engine.cache import LRUCache
+from ..engine.inputs import Transform
+from .images import named_images
+from .serialize import encode_map, encode_png
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger(__name__)
+
+
+def _bundle(name: str) -> Any:
+    """The built front end, or a stand-in that says how to build it."""
+    path = STATIC / name
+    if path.exists():
+        return path
+    message = f"xai_widgets: the front end {path} is missing; build it with `make js` or install from a wheel."
+    log.warning(message)
+    return f"export default {{ render({{ el }}) {{ el.textContent = {message!r}; }} }};"
+
+
+class Explorer(anywidget.AnyWidget):
+    """Explore why ``model`` classifies ``images`` as it does.
+
+    Shows each image as the model sees it, its top-k classes and an attribution map blended
+    over it, with live controls for layer, class, method, opacity and colormap. Opacity and
+    colormap live in the browser only; the other controls ask the engine, which answers from
+    its caches when it can.
+
+    Args:
+        model: any ``torch.nn.Module`` image classifier (on any device).
+        images: one image (PIL, numpy, tensor or path), a list, or a dict name → image.
+        labels: class names, index = class id (default: numbered classes).
+        transform: preprocessing from image to model input (for example torchvision's
+            ``weights.transforms()``); without it images are used as they are.
+        layer, method, target: initial choices (default: last spatial layer, Grad-CAM, top-1).
+        opacity, colormap: initial look of the overlay.
+        top_k: how many of the best classes to list.
+    """
+
+    _esm = _bundle("explorer.js")
+
+    photo = traitlets.Bytes(b"").tag(sync=True)
+    image_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    layers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    methods = traitlets.List(traitlets.Dict()).tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    top_classes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    result = traitlets.Dict().tag(sync=True)
+
+    image_index = traitlets.Int(0).tag(sync=True)
+    layer = traitlets.Unicode("").tag(sync=True)
+    method = traitlets.Unicode("gradcam").tag(sync=True)
+    target = traitlets.Int(0).tag(sync=True)
+
+    opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
+    colormap = traitlets.Unicode("turbo").tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        images: Any,
+        *,
+        labels: Optional[Sequence[str]] = None,
+        transform: Optional[Transform] = None,
+        layer: Optional[str] = None,
+        method: str = "gradcam",
+        target: Optional[int] = None,
+        opacity: float = 0.5,
+        colormap: str = "turbo",
+        top_k: int = 5,
+    ) -> None:
+        get_method(method)  # fail early, with the list of methods
+        names, self._images = named_images(images)
+        self.model = model
+        self.transform = transform
+        self.top_k = top_k
+        self._class_names = list(labels) if labels is not None else None
+        self._sessions: LRUCache[Session] = LRUCache(4)
+        self._seq = 0
+        self._quiet = True  # no engine calls while the traits are first set
+        super().__init__(
+            image_names=names,
+            methods=[_describe(m) for m in all_methods()],
+            method=method,
+            opacity=opacity,
+            colormap=colormap,
+        )
+        self._load_image(layer=layer, target=target)
+
+    # -- engine calls -------------------------------------------------------------------
+
+    def session(self) -> Session:
+        """The engine session of the current image (one forward per image, kept in an LRU)."""
+        session = self._sessions.get(self.image_index)
+        if session is None:
+            session = Session(self.model, self._images[self.image_index], transform=self.transform)
+            self._sessions.put(self.image_index, session)
+        return session
+
+    def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None) -> None:
+        self._quiet = True
+        try:
+            session = self.session()
+        except ExplainError as err:
+            self.photo, self.top_classes = b"", []
+            self._quiet = False
+            self._publish(error=str(err))
+            return
+        try:
+            if self._class_names is None or len(self.labels) != session.num_classes:
+                self.labels = _label_list(self._class_names, session.num_classes)
+            self.photo = encode_png(session.display)
+            self.layers = [{"name": info.name, "shape": list(info.shape)} for info in session.layers]
+            known = {info.name for info in session.layers}
+            wanted = layer if layer is not None else self.layer
+            self.layer = wanted if wanted in known else (session.layers[-1].name if session.layers else "")
+            self.top_classes = [
+                {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
+            ]
+            self.target = target if target is not None else self.top_classes[0]["index"]
+        finally:
+            self._quiet = False
+        self._refresh()
+
+    @traitlets.observe("image_index")
+    def _on_image(self, change: dict) -> None:
+        if not self._quiet:
+            self._load_image()
+
+    @traitlets.observe("layer", "method", "target")
+    def _on_control(self, change: dict) -> None:
+        if not self._quiet:
+            self._refresh()
+
+    def _key(self) -> dict[str, Any]:
+        return {"image_index": self.image_index, "layer": self.layer, "method": self.method, "target": self.target}
+
+    def _refresh(self) -> None:
+        """Compute the map for the current controls and send it (or a readable error)."""
+        key = self._key()
+        if self.result.get("key") == key:
+            return
+        try:
+            spec = get_method(self.method)
+            session = self.session()
+            attribution = session.attribution(spec.name, layer=self.layer or None, target=self.target)
+        except ExplainError as err:
+            self._publish(error=str(err))
+            return
+        except Exception as err:  # the widget must stay usable whatever the model does
+            log.exception("attribution failed")
+            self._publish(error=f"{type(err).__name__}: {err}")
+            return
+        self._publish(signed=spec.signed, **encode_map(attribution))
+
+    def _publish(self, **fields: Any) -> None:
+        self._seq += 1
+        self.result = {"seq": self._seq, "key": self._key(), "error": None, "signed": False, **fields}
+
+    def attribution(self):
+        """The current map as a numpy array (what the widget shows, before normalisation)."""
+        from .serialize import decode_map
+
+        if self.result.get("error"):
+            raise ExplainError(self.result["error"])
+        return decode_map(self.result)
+
+    def close(self) -> None:
+        """Close the widget and free the engine's tensors (device memory included)."""
+        sessions = getattr(self, "_sessions", None)
+        if sessions is not None:
+            for index in range(len(self._images)):
+                session = sessions.get(index)
+                if session is not None:
+                    session.close()
+            sessions.clear()
+        super().close()
+
+
+def _describe(method) -> dict[str, Any]:
+    return {"name": method.name, "label": method.label, "signed": method.signed, "uses_layer": method.uses_layer}
+
+
+def _label_list(names: Optional[Sequence[str]], count: int) -> list[str]:
+    names = list(names or [])
+    return [str(names[i]) if i < len(names) else f"class {i}" for i in range(count)]
