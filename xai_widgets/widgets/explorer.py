@@ -191,7 +191,13 @@ class Explorer(anywidget.AnyWidget):
 
 
 def _describe(method) -> dict[str, Any]:
-    return {"name": method.name, "label": method.label, "signed": method.signed, "uses_layer": method.uses_layer}
+    return {
+        "name": method.name,
+        "label": method.label,
+        "signed": method.signed,
+        "uses_layer": method.uses_layer,
+        "uses_target": method.uses_target,
+    }
 
 
 def _label_list(names: Optional[Sequence[str]], count: int) -> list[str]:

@@ -25,6 +25,7 @@ class Method:
     label: str
     compute: Compute
     uses_layer: bool
+    uses_target: bool = True
     signed: bool = False
     reference: str = ""
 

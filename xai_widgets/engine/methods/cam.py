@@ -1,10 +1,20 @@
-"""Class activation maps computed from a layer's recorded activations and gradients."""
+"""Class activation maps computed from a layer's recorded activations and gradients.
+
+Every method here reuses the session's kept activations and (layer, class) gradients, so a
+switch between them costs a few tensor operations and no model call.
+"""
 
 from __future__ import annotations
 
 import torch
 
 from .base import Method, register
+
+EPS = 1e-7
+
+
+def _weighted(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    return torch.relu(torch.einsum("c,chw->hw", weights, activation))
 
 
 def grad_cam(session, layer: str, target: int) -> torch.Tensor:
@@ -14,8 +24,89 @@ def grad_cam(session, layer: str, target: int) -> torch.Tensor:
     Localization", ICCV 2017.
     """
     activation = session.activation(layer)[0]
-    weights = session.gradient(layer, target)[0].mean(dim=(1, 2))
-    return torch.relu(torch.einsum("c,chw->hw", weights, activation))
+    return _weighted(session.gradient(layer, target)[0].mean(dim=(1, 2)), activation)
 
 
-GRAD_CAM = register(Method("gradcam", "Grad-CAM", grad_cam, uses_layer=True, reference="Selvaraju et al., ICCV 2017"))
+def grad_cam_plus_plus(session, layer: str, target: int) -> torch.Tensor:
+    """Grad-CAM++: channel weights sum positive gradients with per-pixel coefficients.
+
+    Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep Convolutional
+    Networks", WACV 2018 (the closed form with the exponential's higher derivatives).
+    """
+    activation = session.activation(layer)[0]
+    grad = session.gradient(layer, target)[0]
+    grad_2, grad_3 = grad.pow(2), grad.pow(3)
+    denominator = 2 * grad_2 + activation.sum(dim=(1, 2), keepdim=True) * grad_3
+    alpha = torch.where(grad != 0, grad_2 / (denominator + EPS), torch.zeros_like(grad))
+    weights = (alpha * torch.relu(grad)).sum(dim=(1, 2))
+    return _weighted(weights, activation)
+
+
+def xgrad_cam(session, layer: str, target: int) -> torch.Tensor:
+    """XGrad-CAM: gradients averaged with the activation's own spatial distribution as weights.
+
+    Fu et al., "Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation of CNNs",
+    BMVC 2020.
+    """
+    activation = session.activation(layer)[0]
+    grad = session.gradient(layer, target)[0]
+    share = activation / (activation.sum(dim=(1, 2), keepdim=True) + EPS)
+    return _weighted((grad * share).sum(dim=(1, 2)), activation)
+
+
+def layer_cam(session, layer: str, target: int) -> torch.Tensor:
+    """LayerCAM: each activation weighted by its own positive gradient, per pixel.
+
+    Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for Localization",
+    IEEE TIP 2021.
+    """
+    activation = session.activation(layer)[0]
+    grad = session.gradient(layer, target)[0]
+    return torch.relu((torch.relu(grad) * activation).sum(dim=0))
+
+
+def hires_cam(session, layer: str, target: int) -> torch.Tensor:
+    """HiResCAM: the element-wise product of gradient and activation, summed over channels.
+
+    Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations of
+    convolutional neural networks", 2020.
+    """
+    activation = session.activation(layer)[0]
+    grad = session.gradient(layer, target)[0]
+    return torch.relu((grad * activation).sum(dim=0))
+
+
+def eigen_cam(session, layer: str, target: int) -> torch.Tensor:
+    """Eigen-CAM: the activations projected on their first principal component (class-free).
+
+    Muhammad & Yeasin, "Eigen-CAM: Class Activation Map using Principal Components", IJCNN
+    2020. The component's sign is chosen so that the map correlates positively with the
+    channel-summed activation, which makes the result independent of the SVD routine.
+    """
+    activation = session.activation(layer)[0]
+    channels = activation.shape[0]
+    pixels = activation.reshape(channels, -1).T.float()  # (H·W, C)
+    centred = pixels - pixels.mean(dim=0, keepdim=True)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    projection = centred @ vh[0]
+    if torch.dot(projection, pixels.sum(dim=1) - pixels.sum(dim=1).mean()) < 0:
+        projection = -projection
+    return torch.relu(projection.reshape(activation.shape[1:])).to(activation.dtype)
+
+
+for _method in (
+    Method("gradcam", "Grad-CAM", grad_cam, uses_layer=True, reference="Selvaraju et al., ICCV 2017"),
+    Method("gradcam++", "Grad-CAM++", grad_cam_plus_plus, uses_layer=True, reference="Chattopadhyay et al., WACV 2018"),
+    Method("xgradcam", "XGrad-CAM", xgrad_cam, uses_layer=True, reference="Fu et al., BMVC 2020"),
+    Method("layercam", "LayerCAM", layer_cam, uses_layer=True, reference="Jiang et al., IEEE TIP 2021"),
+    Method("hirescam", "HiResCAM", hires_cam, uses_layer=True, reference="Draelos & Carin, 2020"),
+    Method(
+        "eigencam",
+        "Eigen-CAM (class-free)",
+        eigen_cam,
+        uses_layer=True,
+        uses_target=False,
+        reference="Muhammad & Yeasin, IJCNN 2020",
+    ),
+):
+    register(_method)

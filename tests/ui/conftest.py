@@ -1,0 +1,541 @@
+"""Real-browser fixtures: a throwaway Jupyter server and headless Chromium (Playwright).
+
+Everything waits on a state (HTTP status, DOM attributes), never on a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = os.environ.get("XAI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+
+# First kernel start + demo model load can be slow on a 2-core machine.
+KERNEL_TIMEOUT_MS = 180_000
+STATE_TIMEOUT_MS = 60_000
+
+# Errors Notebook 7 (and Lab) log on every load; they are not ours.
+ALLOWED_CONSOLE = [
+    re.compile(r"reading 'schema'"),
+    re.compile(r"Not same Y\.Doc"),
+    re.compile(r"Failed to load resource: the server responded with a status of 404"),
+    re.compile(r"favicon"),
+]
+
+# The widget's own code (bundle, or a message naming it) must never be allow-listed.
+OUR_CODE = re.compile(r"xai|explorer|anywidget", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------
+# Jupyter server
+# ---------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class JupyterServer:
+    url: str
+    token: str
+    root: pathlib.Path
+    process: subprocess.Popen
+    log_path: pathlib.Path
+
+    def lab(self, notebook: str) -> str:
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"
+
+    def notebook7(self, notebook: str) -> str:
+        return f"{self.url}/notebooks/{notebook}?token={self.token}"
+
+    def api(self, path: str, method: str = "GET", timeout: float = 10):
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            return response.status, (json.loads(body) if body else None)
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel (one notebook's kernel must not slow down the next test)."""
+        _, sessions = self.api("/api/sessions")
+        for session in sessions or []:
+            try:
+                self.api(f"/api/sessions/{session['id']}", method="DELETE", timeout=30)
+            except urllib.error.HTTPError:
+                pass
+        _, kernels = self.api("/api/kernels")
+        for kernel in kernels or []:
+            try:
+                self.api(f"/api/kernels/{kernel['id']}", method="DELETE", timeout=30)
+            except urllib.error.HTTPError:
+                pass
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def _copy_notebook(source: pathlib.Path, target: pathlib.Path) -> None:
+    notebook = json.loads(source.read_text())
+    notebook.setdefault("metadata", {}).setdefault(
+        "kernelspec", {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    )
+    target.write_text(json.dumps(notebook, indent=1))
+
+
+def _write_settings(settings_dir: pathlib.Path) -> None:
+    files = {
+        # The news / update toast would otherwise cover the page.
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+        # Every cell attached to the DOM, so prompts and outputs can all be inspected.
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    }
+    for name, value in files.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+DEMO_NOTEBOOK = "ui_demo_explorer.ipynb"
+DEMO_SOURCE = """\
+from xai_widgets import Explorer, demo
+
+model, images, labels, transform = demo.load()
+explorer = Explorer(model, images, labels=labels, transform=transform, opacity=0.5, colormap="turbo")
+explorer"""
+
+
+def _write_demo_notebook(path: pathlib.Path) -> None:
+    """A notebook with only the demo Explorer (coffee, Grad-CAM, last layer, top-1 class)."""
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "demo",
+                "metadata": {},
+                "outputs": [],
+                "source": DEMO_SOURCE.splitlines(keepends=True),
+            },
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory) -> JupyterServer:
+    base = tmp_path_factory.mktemp("jupyter")
+    root = base / "root"
+    root.mkdir()
+    for source in sorted(NOTEBOOKS.glob("*.ipynb")):
+        _copy_notebook(source, root / source.name)
+    _write_demo_notebook(root / DEMO_NOTEBOOK)
+    settings = base / "settings"
+    _write_settings(settings)
+    for name in ("workspaces", "config", "runtime", "ipython"):
+        (base / name).mkdir()
+
+    env = dict(os.environ)
+    env.update(
+        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        IPYTHONDIR=str(base / "ipython"),
+        XAI_WIDGETS_OFFLINE="1",
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+        PYTHONUNBUFFERED="1",
+    )
+    port = _free_port()
+    token = secrets.token_hex(16)
+    jupyter = pathlib.Path(sys.executable).parent / "jupyter"
+    log_path = base / "server.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--allow-root",
+            "--expose-app-in-browser",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
+        ],
+        env=env,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = JupyterServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, log_path=log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                status, _ = server.api("/api/status", timeout=2)
+                if status == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"jupyter lab did not answer /api/status within 60 s:\n{server.log_tail()}")
+            time.sleep(0.1)  # polling interval of the readiness loop, not a wait for a state
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        log.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Browser
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not pathlib.Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set XAI_CHROMIUM)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageErrors:
+    """Uncaught page errors and console errors, minus the hosts' known noise."""
+
+    errors: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def on_pageerror(self, error) -> None:
+        self.errors.append(f"pageerror: {error}")
+
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        text = message.text
+        where = message.location.get("url", "") if message.location else ""
+        if not OUR_CODE.search(text + where) and any(p.search(text) for p in ALLOWED_CONSOLE):
+            self.ignored.append(text)
+        else:
+            self.errors.append(f"console.error: {text} ({where})")
+
+
+@dataclass
+class KernelTraffic:
+    """Messages the page sends on the kernel websockets, decoded to (msg_type, content)."""
+
+    sent: list[tuple[str, dict]] = field(default_factory=list)
+
+    def attach(self, page) -> None:
+        def on_socket(ws):
+            if "/channels" in ws.url:
+                ws.on("framesent", self._on_frame)
+
+        page.on("websocket", on_socket)
+
+    def _on_frame(self, payload) -> None:
+        try:
+            self.sent.append(decode_kernel_frame(payload))
+        except Exception as error:  # an undecodable frame is recorded, never dropped
+            self.sent.append(("undecodable", {"error": repr(error)}))
+
+    def comm_msgs(self, since: int = 0) -> list[dict]:
+        return [content for msg_type, content in self.sent[since:] if msg_type == "comm_msg"]
+
+    def mark(self) -> int:
+        return len(self.sent)
+
+
+def decode_kernel_frame(payload) -> tuple[str, dict]:
+    """Decode one frame of the kernel websocket (v1.kernel.websocket.jupyter.org or JSON)."""
+    if isinstance(payload, str):
+        message = json.loads(payload)
+        return message["header"]["msg_type"], message.get("content", {})
+    data = bytes(payload)
+    (count,) = struct.unpack_from("<Q", data, 0)
+    offsets = list(struct.unpack_from(f"<{count}Q", data, 8))
+    offsets.append(len(data))
+    parts = [data[offsets[i] : offsets[i + 1]] for i in range(count)]
+    # parts: channel, header, parent_header, metadata, content, buffers...
+    header = json.loads(parts[1])
+    content = json.loads(parts[4]) if len(parts) > 4 and parts[4] else {}
+    return header["msg_type"], content
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab or Notebook 7, with its error and traffic recorders."""
+
+    def __init__(self, page, server: JupyterServer, name: str, flavour: str):
+        self.page = page
+        self.server = server
+        self.name = name
+        self.flavour = flavour
+        self.errors = PageErrors()
+        self.traffic = KernelTraffic()
+        page.on("pageerror", self.errors.on_pageerror)
+        page.on("console", self.errors.on_console)
+        self.traffic.attach(page)
+
+    # -- opening and running -------------------------------------------------------------
+
+    def open(self) -> None:
+        url = self.server.lab(self.name) if self.flavour == "lab" else self.server.notebook7(self.name)
+        self.page.goto(url)
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=STATE_TIMEOUT_MS)
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=STATE_TIMEOUT_MS)
+        # The notebook panel is attached and its kernel session is starting.
+        self.page.wait_for_function(
+            "() => { const a = window.jupyterapp; const w = a && a.shell && a.shell.currentWidget;"
+            " return !!(w && w.sessionContext && w.context && w.context.isReady); }",
+            timeout=STATE_TIMEOUT_MS,
+        )
+
+    def run_all(self) -> None:
+        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        self.wait_idle()
+
+    def wait_idle(self, timeout: float = KERNEL_TIMEOUT_MS) -> None:
+        """Kernel idle AND kernel name shown AND every code cell's prompt reads [n]."""
+        self.page.wait_for_function(
+            """() => {
+              const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+              if (!indicator || indicator.getAttribute('data-status') !== 'idle') return false;
+              const names = [...document.querySelectorAll('.jp-Toolbar-kernelName, .jp-KernelName')]
+                .map((e) => e.textContent.trim()).filter((t) => t !== '');
+              if (names.length === 0 || names.some((t) => /no kernel/i.test(t))) return false;
+              const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+              return prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:?$/.test(p.textContent.trim()));
+            }""",
+            timeout=timeout,
+        )
+
+    # -- checks --------------------------------------------------------------------------
+
+    def output_problems(self) -> list[str]:
+        """Tracebacks, error outputs and widgets that never rendered."""
+        return self.page.evaluate(
+            """() => {
+              const problems = [];
+              for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+                const text = out.textContent;
+                if (/Traceback|Error/.test(text)) problems.push('error output: ' + text.slice(0, 800));
+              }
+              for (const out of document.querySelectorAll('.jp-OutputArea-output')) {
+                const text = out.textContent;
+                if (text.includes('Error displaying widget')) problems.push('Error displaying widget: ' + text.slice(0, 300));
+                if (text.includes('Loading widget...')) problems.push('widget left at "Loading widget..."');
+              }
+              for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')) {
+                if (!out.querySelector('.xai-explorer')) problems.push('widget output without an Explorer: ' + out.innerHTML.slice(0, 300));
+              }
+              return problems;
+            }"""
+        )
+
+    def assert_clean(self) -> None:
+        problems = self.output_problems() + self.errors.errors
+        assert not problems, "\n".join(problems)
+
+    def widget_output_count(self) -> int:
+        return self.page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]'
+        ).count()
+
+    def wait_explorers_ready(self, expected: int, timeout: float = STATE_TIMEOUT_MS) -> None:
+        """`expected` Explorers on the page, each ready with at least one draw."""
+        self.page.wait_for_function(
+            """(expected) => {
+              const roots = [...document.querySelectorAll('.xai-explorer')];
+              return roots.length === expected && roots.every((r) => {
+                const c = r.querySelector('.xai-canvas');
+                return r.dataset.state === 'ready' && c && Number(c.dataset.drawCount) >= 1;
+              });
+            }""",
+            arg=expected,
+            timeout=timeout,
+        )
+
+    def screenshot(self, name: str) -> pathlib.Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def open_notebook(chromium, jupyter_server, request):
+    """Factory: open a notebook in 'lab' or 'notebook7'; closes pages and stops kernels after the test."""
+    contexts = []
+
+    def _open(name: str, flavour: str = "lab") -> NotebookPage:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        notebook = NotebookPage(context.new_page(), jupyter_server, name, flavour)
+        notebook.open()
+        return notebook
+
+    yield _open
+    for context in contexts:
+        context.close()
+    jupyter_server.shutdown_kernels()
+
+
+# ---------------------------------------------------------------------------------------
+# Explorer helpers
+# ---------------------------------------------------------------------------------------
+
+
+class ExplorerHandle:
+    """One Explorer on a page: its controls, canvas and state attributes."""
+
+    def __init__(self, notebook: NotebookPage, index: int = 0):
+        self.notebook = notebook
+        self.page = notebook.page
+        self.root = self.page.locator(".xai-explorer").nth(index)
+        self.canvas = self.root.locator("canvas.xai-canvas")
+        self.opacity = self.root.locator("input.xai-opacity")
+        self.colormap = self.root.locator("select.xai-colormap")
+        self.layer_select = self.root.locator("select.xai-layer-select")
+        self.layer_slider = self.root.locator("input.xai-layer-slider")
+        self.method = self.root.locator("select.xai-method-select")
+        self.top_items = self.root.locator("button.xai-top-item")
+        self.index = index
+
+    # -- state ---------------------------------------------------------------------------
+
+    def state(self) -> str:
+        return self.root.get_attribute("data-state")
+
+    def draw_count(self) -> int:
+        return int(self.canvas.get_attribute("data-draw-count"))
+
+    def drawn_key(self) -> dict | None:
+        text = self.canvas.get_attribute("data-drawn-key")
+        return json.loads(text) if text else None
+
+    def selected_target(self) -> int | None:
+        selected = self.root.locator("button.xai-top-item.xai-selected")
+        return int(selected.get_attribute("data-index")) if selected.count() == 1 else None
+
+    def controls_key(self, image_index: int = 0) -> dict:
+        """The key the controls show now (what the canvas must end up drawing)."""
+        return {
+            "image_index": image_index,
+            "layer": self.layer_select.input_value(),
+            "method": self.method.input_value(),
+            "target": self.selected_target(),
+        }
+
+    def wait_drawn(self, key: dict | None = None, after: int | None = None, timeout: float = STATE_TIMEOUT_MS) -> int:
+        """Wait until ready, with more than `after` draws and (if given) `key` on screen. Returns the count."""
+        handle = self.root.element_handle()
+        self.page.wait_for_function(
+            """([root, key, after]) => {
+              const c = root.querySelector('.xai-canvas');
+              if (root.dataset.state !== 'ready' || !c) return false;
+              if (after !== null && Number(c.dataset.drawCount) <= after) return false;
+              if (key !== null) {
+                const k = c.dataset.drawnKey ? JSON.parse(c.dataset.drawnKey) : null;
+                if (!k || k.image_index !== key.image_index || k.layer !== key.layer
+                    || k.method !== key.method || k.target !== key.target) return false;
+              }
+              return true;
+            }""",
+            arg=[handle, key, after],
+            timeout=timeout,
+        )
+        return self.draw_count()
+
+    # -- pixels --------------------------------------------------------------------------
+
+    def pixels(self):
+        """The canvas as an H×W×4 uint8 numpy array."""
+        import numpy as np
+
+        result = self.canvas.evaluate(
+            """(c) => {
+              const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+              let s = '';
+              for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+              return {w: c.width, h: c.height, b64: btoa(s)};
+            }"""
+        )
+        import base64
+
+        raw = np.frombuffer(base64.b64decode(result["b64"]), dtype=np.uint8)
+        return raw.reshape(result["h"], result["w"], 4).copy()
+
+    # -- user actions ----------------------------------------------------------------------
+
+    def press_on(self, locator, *keys: str) -> None:
+        locator.focus()
+        for key in keys:
+            locator.press(key)
+
+    def set_opacity_keys(self, *keys: str) -> None:
+        self.press_on(self.opacity, *keys)
+
+    def opacity_value(self) -> float:
+        return float(self.opacity.input_value())
+
+
+@pytest.fixture
+def explorer_factory():
+    return ExplorerHandle
