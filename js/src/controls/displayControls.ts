@@ -1,0 +1,88 @@
+import { DIVERGING_COLORMAPS, SEQUENTIAL_COLORMAPS } from "../colormap";
+import { controlRow, createElement } from "../dom";
+import type { WidgetModel } from "../types";
+import type { Subscriptions } from "./subscriptions";
+
+/** How the map is painted; front-end only state. */
+export interface DisplayOptions {
+  opacity: number;
+  colormap: string;
+}
+
+/** The display controls and a reader for their current values. */
+export interface DisplayControls {
+  element: HTMLElement;
+  current(): DisplayOptions;
+}
+
+/** Clamp an opacity to 0..1 (non-numbers become 0.5). */
+function toOpacity(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0.5;
+}
+
+/**
+ * Opacity slider and colormap <select>. They are front-end only: they start from the model's
+ * `opacity`/`colormap`, follow changes made in Python, and call `onChange` to repaint, but they
+ * never call model.set or model.save_changes (no message goes to the kernel).
+ */
+export function createDisplayControls(
+  doc: Document,
+  model: WidgetModel,
+  subs: Subscriptions,
+  onChange: () => void,
+): DisplayControls {
+  const state: DisplayOptions = { opacity: toOpacity(model.get("opacity")), colormap: String(model.get("colormap") ?? "") };
+
+  const opacity = createElement(doc, "input", {
+    className: "xai-opacity",
+    attrs: { type: "range", min: "0", max: "1", step: "0.01", "aria-label": "opacity", "data-lm-suppress-shortcuts": "true" },
+  });
+  const opacityText = createElement(doc, "span", { className: "xai-value" });
+  const colormap = createElement(doc, "select", { className: "xai-colormap", attrs: { "aria-label": "colormap" } });
+  for (const [group, names] of [
+    ["sequential", SEQUENTIAL_COLORMAPS],
+    ["diverging (signed maps)", DIVERGING_COLORMAPS],
+  ] as const) {
+    const optgroup = createElement(doc, "optgroup", { attrs: { label: group } });
+    for (const name of names) {
+      const option = createElement(doc, "option", { text: name });
+      option.value = name;
+      optgroup.append(option);
+    }
+    colormap.append(optgroup);
+  }
+
+  function show(): void {
+    opacity.value = String(state.opacity);
+    opacityText.textContent = `${Math.round(state.opacity * 100)}%`;
+    colormap.value = state.colormap;
+  }
+
+  subs.dom(opacity, "input", () => {
+    state.opacity = toOpacity(opacity.value);
+    opacityText.textContent = `${Math.round(state.opacity * 100)}%`;
+    onChange();
+  });
+  subs.dom(colormap, "change", () => {
+    state.colormap = colormap.value;
+    onChange();
+  });
+  subs.model(model, "change:opacity", () => {
+    state.opacity = toOpacity(model.get("opacity"));
+    show();
+    onChange();
+  });
+  subs.model(model, "change:colormap", () => {
+    state.colormap = String(model.get("colormap") ?? "");
+    show();
+    onChange();
+  });
+  show();
+
+  const element = createElement(doc, "div", { className: "xai-display" }, [
+    controlRow(doc, "Opacity", createElement(doc, "div", { className: "xai-inline" }, [opacity, opacityText])),
+    controlRow(doc, "Colormap", colormap),
+  ]);
+  return { element, current: () => ({ ...state }) };
+}

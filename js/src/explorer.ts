@@ -1,0 +1,160 @@
+import { createCanvasView } from "./canvasView";
+import { createControls } from "./controls";
+import { createElement } from "./dom";
+import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
+import { byteLength, decodePng } from "./photo";
+import { keyOf, keyToJson, shouldDraw, viewState, type Shown } from "./state";
+import { injectStyle } from "./style";
+import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
+
+/** Replaceable pieces, for tests without a browser. */
+export interface ExplorerOptions {
+  decodePhoto?: (bytes: Binary) => Promise<Pixels>;
+}
+
+/** Model events after which the wanted key or the latest result may have changed. */
+const KEY_EVENTS = ["change:image_index", "change:layer", "change:method", "change:target", "change:result"];
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Build the Explorer inside `host` and keep it in step with the model.
+ * Returns the cleanup function (removes listeners and the DOM it added).
+ */
+export function mountExplorer(model: WidgetModel, host: HTMLElement, options: ExplorerOptions = {}): () => void {
+  const decodePhoto = options.decodePhoto ?? decodePng;
+  const doc = host.ownerDocument;
+  injectStyle(doc);
+
+  const view = createCanvasView(doc);
+  const controls = createControls(doc, model, () => refresh(true));
+  const root = createElement(doc, "div", { className: "xai-explorer", attrs: { "data-state": "loading" } }, [
+    view.element,
+    controls.element,
+  ]);
+  host.append(root);
+
+  let photo: Pixels | null = null;
+  let photoPending = false;
+  let photoToken = 0;
+  /** What is on screen over the photo, the result it came from, and its prepared map. */
+  let shown: Shown = { kind: "none" };
+  let shownResult: AttributionResult | null = null;
+  let shownMap: PreparedMap | null = null;
+  let errorText = "";
+  let disposed = false;
+
+  /** Decode the current `photo` trait; only the latest decode is used. */
+  function loadPhoto(): void {
+    const token = ++photoToken;
+    const bytes = model.get("photo");
+    if (byteLength(bytes) === 0) {
+      // No photo (e.g. the image could not be loaded): clear the picture; an error result
+      // for the wanted key is still shown.
+      photo = null;
+      photoPending = false;
+      resetShown();
+      view.clear();
+      refresh(false);
+      return;
+    }
+    photoPending = true;
+    updateState();
+    decodePhoto(bytes).then(
+      (pixels) => {
+        if (disposed || token !== photoToken) return;
+        photo = pixels;
+        photoPending = false;
+        // A new photo invalidates the map on screen (it belonged to the previous image).
+        resetShown();
+        refresh(true);
+      },
+      (error) => {
+        if (disposed || token !== photoToken) return;
+        // No photo to draw on: the widget shows the error until a decodable photo arrives.
+        photo = null;
+        photoPending = false;
+        resetShown();
+        shown = { kind: "error", key: null };
+        errorText = `could not decode the photo: ${errorMessage(error)}`;
+        view.clear();
+        updateState();
+      },
+    );
+  }
+
+  function resetShown(): void {
+    shown = { kind: "none" };
+    shownResult = null;
+    shownMap = null;
+    errorText = "";
+  }
+
+  /**
+   * Adopt the latest result if it matches the wanted key (drawing rule). Errors are adopted
+   * even without a photo; maps wait for one. Returns true if adopted.
+   */
+  function adoptResult(): boolean {
+    const result: AttributionResult | null = model.get("result");
+    if (!shouldDraw(result, keyOf(model)) || result === shownResult) return false;
+    if (!result.error && !photo) return false;
+    shownResult = result;
+    if (result.error) {
+      shown = { kind: "error", key: result.key };
+      shownMap = null;
+      errorText = String(result.error);
+      return true;
+    }
+    try {
+      shownMap = prepareMap(result, photo!.width, photo!.height);
+      shown = { kind: "map", key: result.key };
+      errorText = "";
+    } catch (error) {
+      shown = { kind: "error", key: result.key };
+      shownMap = null;
+      errorText = `could not draw the map: ${errorMessage(error)}`;
+    }
+    return true;
+  }
+
+  /** Adopt a matching result if there is one, repaint if needed, and update the state. */
+  function refresh(forceDraw: boolean): void {
+    if (disposed) return;
+    const adopted = !photoPending && adoptResult();
+    if (photo && !photoPending && (adopted || forceDraw)) {
+      const display = controls.display();
+      const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, display.opacity, display.colormap);
+      view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
+      view.setNote(frame.note);
+    }
+    updateState();
+  }
+
+  function updateState(): void {
+    const state = viewState(photo !== null, photoPending, shown, keyOf(model));
+    root.setAttribute("data-state", state);
+    view.setError(state === "error" ? errorText : "");
+  }
+
+  const onKeyChange = () => refresh(false);
+  for (const event of KEY_EVENTS) model.on(event, onKeyChange);
+  model.on("change:photo", loadPhoto);
+  loadPhoto();
+
+  return () => {
+    disposed = true;
+    for (const event of KEY_EVENTS) model.off(event, onKeyChange);
+    model.off("change:photo", loadPhoto);
+    controls.dispose();
+    root.remove();
+  };
+}
+
+/** anywidget entry point. */
+export default {
+  render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
+    return mountExplorer(model, el);
+  },
+};

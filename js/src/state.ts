@@ -1,0 +1,61 @@
+import type { AttributionResult, ViewKey, WidgetModel } from "./types";
+
+/** The widget's overall state, exposed as `data-state` on the root element. */
+export type ViewState = "loading" | "busy" | "ready" | "error";
+
+/** The wanted key: the four shared controls as the model holds them now. */
+export function keyOf(model: Pick<WidgetModel, "get">): ViewKey {
+  return {
+    image_index: Number(model.get("image_index")),
+    layer: String(model.get("layer") ?? ""),
+    method: String(model.get("method") ?? ""),
+    target: Number(model.get("target")),
+  };
+}
+
+/** Whether two keys select the same map (null/undefined never match). */
+export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undefined): boolean {
+  if (!a || !b) return false;
+  return (
+    a.image_index === b.image_index && a.layer === b.layer && a.method === b.method && a.target === b.target
+  );
+}
+
+/** A key as JSON with a fixed field order (the `data-drawn-key` attribute). */
+export function keyToJson(key: ViewKey): string {
+  return JSON.stringify({
+    image_index: key.image_index,
+    layer: key.layer,
+    method: key.method,
+    target: key.target,
+  });
+}
+
+/** Drawing rule: a result is drawn only when its key equals the wanted key. */
+export function shouldDraw(result: AttributionResult | null | undefined, wanted: ViewKey): result is AttributionResult {
+  return !!result && typeof result === "object" && sameKey(result.key, wanted);
+}
+
+/** What the canvas currently shows on top of the photo. */
+export type Shown =
+  | { kind: "none" }
+  | { kind: "map"; key: ViewKey }
+  | { kind: "error"; key: ViewKey | null };
+
+/**
+ * The root `data-state`:
+ * - error: a front-end failure not tied to a key (a photo that cannot be decoded), or, once no
+ *   photo is decoding, the wanted key's result is an error or its map could not be decoded
+ *   (the photo, if any, stays visible);
+ * - loading: no photo to show yet (first decode running, or the kernel sent none);
+ * - busy: a new photo is decoding, or the map on screen is not the one the controls ask for;
+ * - ready: the map on screen has the wanted key.
+ */
+export function viewState(hasPhoto: boolean, photoPending: boolean, shown: Shown, wanted: ViewKey): ViewState {
+  if (shown.kind === "error" && shown.key === null) return "error";
+  if (photoPending) return hasPhoto ? "busy" : "loading";
+  if (shown.kind === "error" && sameKey(shown.key, wanted)) return "error";
+  if (!hasPhoto) return "loading";
+  if (shown.kind === "map" && sameKey(shown.key, wanted)) return "ready";
+  return "busy";
+}

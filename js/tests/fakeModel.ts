@@ -1,0 +1,103 @@
+import type { WidgetModel } from "../src/types";
+
+type Handler = (...args: any[]) => void;
+
+/**
+ * A stand-in for the anywidget model: `set` fires "change:<name>" like Backbone,
+ * `save_changes` calls are recorded, `kernelSet` plays a change made by Python.
+ */
+export class FakeModel implements WidgetModel {
+  readonly values: Record<string, unknown>;
+  readonly handlers = new Map<string, Set<Handler>>();
+  readonly setCalls: Array<[string, unknown]> = [];
+  saveCount = 0;
+  sent: unknown[] = [];
+
+  constructor(values: Record<string, unknown>) {
+    this.values = { ...values };
+  }
+
+  get(name: string): any {
+    return this.values[name];
+  }
+
+  set(name: string, value: unknown): void {
+    this.setCalls.push([name, value]);
+    this.assign(name, value);
+  }
+
+  save_changes(): void {
+    this.saveCount += 1;
+  }
+
+  send(message: unknown): void {
+    this.sent.push(message);
+  }
+
+  on(event: string, callback: Handler): void {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event)!.add(callback);
+  }
+
+  off(event?: string | null, callback?: Handler | null): void {
+    if (!event) return this.handlers.clear();
+    if (!callback) return void this.handlers.delete(event);
+    this.handlers.get(event)?.delete(callback);
+  }
+
+  /** A value written by the kernel: changes the model and fires the change event, no save. */
+  kernelSet(name: string, value: unknown): void {
+    this.assign(name, value);
+  }
+
+  /** Number of listeners still attached. */
+  listenerCount(): number {
+    let count = 0;
+    for (const set of this.handlers.values()) count += set.size;
+    return count;
+  }
+
+  private assign(name: string, value: unknown): void {
+    if (this.values[name] === value) return;
+    this.values[name] = value;
+    for (const handler of [...(this.handlers.get(`change:${name}`) ?? [])]) handler(this, value);
+  }
+}
+
+/** Bytes of a float32 map, little endian, as a DataView like the browser receives. */
+export function mapBytes(values: number[]): DataView {
+  return new DataView(new Float32Array(values).buffer);
+}
+
+/** Model values of a small Explorer: 3 layers, 3 methods, 10 classes, 2 images. */
+export function explorerValues(): Record<string, unknown> {
+  return {
+    photo: new DataView(new Uint8Array([137, 80, 78, 71]).buffer),
+    image_names: ["cat", "cup"],
+    image_index: 0,
+    layers: [
+      { name: "layer1", shape: [64, 56, 56] },
+      { name: "layer2", shape: [128, 28, 28] },
+      { name: "layer4", shape: [512, 7, 7] },
+    ],
+    layer: "layer4",
+    methods: [
+      { name: "gradcam", label: "Grad-CAM", signed: false, uses_layer: true },
+      { name: "saliency", label: "Saliency", signed: false, uses_layer: false },
+      { name: "ig", label: "Integrated gradients", signed: true, uses_layer: false },
+    ],
+    method: "gradcam",
+    labels: ["tench", "goldfish", "<b>shark</b>", "tiger cat", "tabby cat", "moped", "cup", "espresso", "daisy", "palace"],
+    top_classes: [
+      { index: 3, label: "tiger cat", prob: 0.39 },
+      { index: 4, label: "tabby cat", prob: 0.3 },
+      { index: 2, label: "<b>shark</b>", prob: 0.1 },
+      { index: 5, label: "moped", prob: 0.05 },
+      { index: 6, label: "cup", prob: 0.01 },
+    ],
+    target: 3,
+    opacity: 0.5,
+    colormap: "viridis",
+    result: null,
+  };
+}

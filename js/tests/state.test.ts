@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { keyOf, keyToJson, sameKey, shouldDraw, viewState } from "../src/state";
+import type { AttributionResult, ViewKey } from "../src/types";
+
+const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281 };
+const modelWith = (values: Record<string, unknown>) => ({ get: (name: string) => values[name] });
+const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): AttributionResult => ({
+  seq: 1,
+  key: k,
+  shape: [1, 1],
+  data: new Uint8Array(4),
+  signed: false,
+  error: null,
+  ...extra,
+});
+
+describe("keyOf / sameKey", () => {
+  it("reads the four shared controls", () => {
+    expect(keyOf(modelWith({ ...key, opacity: 0.3, colormap: "jet" }))).toEqual(key);
+  });
+
+  it("compares every field", () => {
+    expect(sameKey(key, { ...key })).toBe(true);
+    expect(sameKey(key, { ...key, image_index: 1 })).toBe(false);
+    expect(sameKey(key, { ...key, layer: "layer3" })).toBe(false);
+    expect(sameKey(key, { ...key, method: "saliency" })).toBe(false);
+    expect(sameKey(key, { ...key, target: 282 })).toBe(false);
+    expect(sameKey(key, null)).toBe(false);
+  });
+
+  it("writes the key as JSON in a fixed order", () => {
+    const shuffled = { target: 281, method: "gradcam", layer: "layer4", image_index: 0 };
+    expect(keyToJson(shuffled)).toBe('{"image_index":0,"layer":"layer4","method":"gradcam","target":281}');
+  });
+});
+
+describe("shouldDraw (drawing rule)", () => {
+  it("draws only a result whose key equals the wanted key", () => {
+    expect(shouldDraw(result(key), key)).toBe(true);
+    expect(shouldDraw(result({ ...key, target: 1 }), key)).toBe(false);
+    expect(shouldDraw(null, key)).toBe(false);
+  });
+
+  it("after fast moves, only the final state's result is drawn", () => {
+    const wanted = { ...key, layer: "layer2" };
+    const arrivals = ["layer4", "layer3", "layer2"].map((layer, i) => result({ ...key, layer }, { seq: i }));
+    expect(arrivals.filter((r) => shouldDraw(r, wanted)).map((r) => r.seq)).toEqual([2]);
+  });
+
+  it("an error result for the wanted key is drawn (as an error)", () => {
+    expect(shouldDraw(result(key, { error: "boom", data: undefined }), key)).toBe(true);
+  });
+});
+
+describe("viewState", () => {
+  it("is loading before a photo, busy while a photo decodes", () => {
+    expect(viewState(false, true, { kind: "none" }, key)).toBe("loading");
+    expect(viewState(true, true, { kind: "map", key }, key)).toBe("busy");
+  });
+
+  it("is ready only when the map on screen has the wanted key", () => {
+    expect(viewState(true, false, { kind: "map", key }, key)).toBe("ready");
+    expect(viewState(true, false, { kind: "map", key }, { ...key, target: 5 })).toBe("busy");
+    expect(viewState(true, false, { kind: "none" }, key)).toBe("busy");
+  });
+
+  it("is error for the wanted key's error, busy once the controls move on", () => {
+    expect(viewState(true, false, { kind: "error", key }, key)).toBe("error");
+    expect(viewState(true, false, { kind: "error", key }, { ...key, method: "x" })).toBe("busy");
+    expect(viewState(false, false, { kind: "error", key: null }, key)).toBe("error");
+    // An image that could not be loaded: no photo, but the error is shown.
+    expect(viewState(false, false, { kind: "error", key }, key)).toBe("error");
+    expect(viewState(false, false, { kind: "none" }, key)).toBe("loading");
+  });
+});
