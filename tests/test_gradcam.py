@@ -59,3 +59,10 @@ def test_default_layer_is_last_spatial_layer(cnn, image):
     assert session.default_layer == "features"
     assert session.layers[-1].shape == (16, 16, 16)
     torch.testing.assert_close(explain(cnn, image, target=1), explain(cnn, image, layer="features", target=1))
+
+
+def test_pass_through_modules_are_not_listed(image):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Identity(), torch.nn.ReLU(inplace=True))
+    model.append(torch.nn.Flatten()).append(torch.nn.LazyLinear(5))
+    model(image[None])  # materialise the lazy layer
+    assert [info.name for info in Session(model, image).layers] == ["0", "2"]

@@ -71,12 +71,17 @@ def forward_hooks(model: nn.Module, on_output: Hook, names: Optional[Sequence[st
 
 
 def _bind(on_output: Hook, name: str):
-    def hook(_module: nn.Module, _inputs: object, output: object):
-        if isinstance(output, torch.Tensor):
-            return on_output(name, output)
-        return None
+    def hook(module: nn.Module, inputs: tuple, output: object):
+        if not isinstance(output, torch.Tensor) or _passes_through(module, inputs, output):
+            return None
+        return on_output(name, output)
 
     return hook
+
+
+def _passes_through(module: nn.Module, inputs: tuple, output: torch.Tensor) -> bool:
+    """An identity (padding of 0, nn.Identity, ...): its output only repeats the layer before."""
+    return bool(inputs) and output is inputs[0] and not getattr(module, "inplace", False)
 
 
 def unknown_layer_message(name: str, known: Sequence[str]) -> str:

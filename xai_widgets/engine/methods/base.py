@@ -13,6 +13,19 @@ Compute = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
+class Param:
+    """A method parameter the widget shows as a control (a slider, or a select for choices)."""
+
+    name: str
+    label: str
+    default: Any
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    step: Optional[float] = None
+    choices: tuple = ()
+
+
+@dataclass(frozen=True)
 class Method:
     """An attribution method.
 
@@ -28,6 +41,7 @@ class Method:
     uses_target: bool = True
     signed: bool = False
     reference: str = ""
+    params: tuple[Param, ...] = ()
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -54,4 +68,4 @@ def all_methods() -> list[Method]:
     return list(_REGISTRY.values())
 
 
-__all__ = ["Method", "register", "get_method", "all_methods"]
+__all__ = ["Method", "Param", "register", "get_method", "all_methods"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from ..batched import input_gradients
 from ..session import INPUT
-from .base import Method, register
+from .base import Method, Param, register
 
 
 def saliency(session, layer: None, target: int) -> torch.Tensor:
@@ -17,6 +19,82 @@ def saliency(session, layer: None, target: int) -> torch.Tensor:
     return session.gradient(INPUT, target)[0].abs().amax(dim=0)
 
 
-SALIENCY = register(
-    Method("saliency", "Saliency (|∂score/∂pixel|)", saliency, uses_layer=False, reference="Simonyan et al., 2014")
-)
+def gradient_x_input(session, layer: None, target: int) -> torch.Tensor:
+    """Gradient × input, summed over colour channels (signed).
+
+    Shrikumar et al., "Not Just a Black Box: Learning Important Features Through Propagating
+    Activation Differences", 2016.
+    """
+    return (session.gradient(INPUT, target)[0] * session.input.detach()[0]).sum(dim=0)
+
+
+def smoothgrad(
+    session, layer: None, target: int, samples: int = 25, noise: float = 0.15, seed: int = 0, variant: str = "mean"
+) -> torch.Tensor:
+    """SmoothGrad: |gradient| averaged over noisy copies of the input, max over channels.
+
+    Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017. ``noise`` is the
+    Gaussian's standard deviation as a fraction of the input's value range; ``variant``
+    ``"mean"`` (SmoothGrad), ``"squared"`` (SmoothGrad², mean of squares) or ``"var"``
+    (VarGrad, Adebayo et al. 2018: the variance over samples). Same seed, same map.
+    """
+    x = session.input.detach()
+    sigma = noise * float(x.max() - x.min())
+    generator = torch.Generator(device=x.device).manual_seed(int(seed))
+    draws = torch.randn((int(samples), *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
+    grads = input_gradients(session.model, x + sigma * draws, target).abs()
+    if variant == "mean":
+        per_channel = grads.mean(dim=0)
+    elif variant == "squared":
+        per_channel = grads.pow(2).mean(dim=0)
+    elif variant == "var":
+        per_channel = grads.pow(2).mean(dim=0) - grads.mean(dim=0).pow(2)
+    else:
+        raise ValueError(f"Unknown SmoothGrad variant {variant!r}; use 'mean', 'squared' or 'var'.")
+    return per_channel.amax(dim=0)
+
+
+def integrated_gradients(session, layer: None, target: int, steps: int = 32, baseline: float = 0.0) -> torch.Tensor:
+    """Integrated Gradients from a constant baseline, summed over channels (signed).
+
+    Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017. The path
+    integral uses Gauss-Legendre quadrature with ``steps`` nodes, all nodes in batches;
+    ``baseline`` is the constant model-input value of the reference image.
+    """
+    x = session.input.detach()
+    reference = torch.full_like(x, float(baseline))
+    nodes, weights = np.polynomial.legendre.leggauss(int(steps))
+    alphas = torch.tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)
+    weights = torch.tensor(weights / 2, dtype=x.dtype, device=x.device)
+    path = reference + alphas.view(-1, 1, 1, 1) * (x - reference)
+    grads = input_gradients(session.model, path, target)
+    average = (weights.view(-1, 1, 1, 1) * grads).sum(dim=0)
+    return ((x - reference)[0] * average).sum(dim=0)
+
+
+for _method in (
+    Method("saliency", "Saliency", saliency, uses_layer=False, reference="Simonyan et al., 2014"),
+    Method("gradxinput", "Gradient × input", gradient_x_input, uses_layer=False, signed=True, reference="Shrikumar et al., 2016"),
+    Method(
+        "smoothgrad",
+        "SmoothGrad",
+        smoothgrad,
+        uses_layer=False,
+        reference="Smilkov et al., 2017",
+        params=(
+            Param("samples", "samples", 25, 1, 200, 1),
+            Param("noise", "noise (fraction of range)", 0.15, 0.0, 0.5, 0.01),
+            Param("variant", "variant", "mean", choices=("mean", "squared", "var")),
+        ),
+    ),
+    Method(
+        "integrated_gradients",
+        "Integrated Gradients",
+        integrated_gradients,
+        uses_layer=False,
+        signed=True,
+        reference="Sundararajan et al., ICML 2017",
+        params=(Param("steps", "steps", 32, 2, 256, 1), Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1)),
+    ),
+):
+    register(_method)
