@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, ContextManager, Optional
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Optional
 
 import torch
 from torch import nn
@@ -11,7 +13,7 @@ from torch import nn
 from .model_state import evaluation_mode
 from .outputs import select_logits
 
-ContextFactory = Callable[[nn.Module], ContextManager]
+ContextFactory = Callable[[nn.Module], AbstractContextManager]
 
 
 def input_gradients(

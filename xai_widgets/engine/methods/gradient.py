@@ -74,7 +74,14 @@ def integrated_gradients(session, layer: None, target: int, steps: int = 32, bas
 
 for _method in (
     Method("saliency", "Saliency", saliency, uses_layer=False, reference="Simonyan et al., 2014"),
-    Method("gradxinput", "Gradient × input", gradient_x_input, uses_layer=False, signed=True, reference="Shrikumar et al., 2016"),
+    Method(
+        "gradxinput",
+        "Gradient × input",
+        gradient_x_input,
+        uses_layer=False,
+        signed=True,
+        reference="Shrikumar et al., 2016",
+    ),
     Method(
         "smoothgrad",
         "SmoothGrad",
