@@ -48,3 +48,63 @@ def class_scores(model: nn.Module, inputs: torch.Tensor, target: int, *, batch_s
         for chunk in inputs.split(batch_size):
             scores.append(select_logits(model(chunk))[:, target].float())
     return torch.cat(scores)
+
+
+def layer_swap_scores(
+    model: nn.Module,
+    x: torch.Tensor,
+    layer: str,
+    replacements: torch.Tensor,
+    target: int,
+    *,
+    call_index: int = -1,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """logit[target] when ``layer``'s output is replaced by each of ``replacements`` (N×C×H×W).
+
+    Only the network's tail runs batched: the input ``x`` (batch 1) flows through the layers
+    below once per chunk and the hook swaps in a chunk of replacements, which the tail then
+    carries as its batch. A tail that fixes the batch size itself (``x.view(bs, -1)`` with
+    ``bs`` read from the input) gets the chunk's input repeated instead. ``call_index``
+    chooses which call of a reused module to replace (the last by default).
+    """
+    module = model.get_submodule(layer)
+    scores = []
+    with torch.inference_mode(), evaluation_mode(model):
+        calls = _count_calls(model, module, x)
+        wanted = calls + call_index if call_index < 0 else call_index
+        for chunk in replacements.split(batch_size):
+            seen = [0]
+
+            def swap(_module, _inputs, output, chunk=chunk, seen=seen):
+                seen[0] += 1
+                return chunk if seen[0] - 1 == wanted else None
+
+            handle = module.register_forward_hook(swap)
+            try:
+                logits = _tail_logits(model, x, len(chunk), seen)
+            finally:
+                handle.remove()
+            scores.append(logits[:, target].float())
+    return torch.cat(scores)
+
+
+def _count_calls(model: nn.Module, module: nn.Module, x: torch.Tensor) -> int:
+    count = [0]
+    handle = module.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return count[0]
+
+
+def _tail_logits(model: nn.Module, x: torch.Tensor, size: int, seen: list) -> torch.Tensor:
+    try:
+        logits = select_logits(model(x))
+        if logits.shape[0] == size:
+            return logits
+    except RuntimeError:
+        pass
+    seen[0] = 0
+    return select_logits(model(x.expand(size, *x.shape[1:])))

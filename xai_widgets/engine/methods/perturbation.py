@@ -1,0 +1,89 @@
+"""Attributions from batched forwards of perturbed inputs or perturbed layer outputs."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..batched import class_scores, layer_swap_scores
+from .base import Method, Param, register
+
+
+def occlusion(
+    session, layer: None, target: int, window: int = 32, stride: int = 16, baseline: float = 0.0
+) -> torch.Tensor:
+    """Occlusion: the class-score drop when a square window is set to ``baseline``.
+
+    Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014. Each
+    pixel gets the mean drop over the windows that cover it (signed: a rise is negative).
+    """
+    x = session.input.detach()
+    height, width = x.shape[-2:]
+    window_h, window_w = min(int(window), height), min(int(window), width)
+    tops = range(0, height - window_h + 1, int(stride))
+    lefts = range(0, width - window_w + 1, int(stride))
+    boxes = [(top, left) for top in tops for left in lefts]
+    masked = x.repeat(len(boxes), 1, 1, 1)
+    for index, (top, left) in enumerate(boxes):
+        masked[index, :, top : top + window_h, left : left + window_w] = float(baseline)
+    drops = session.logits.detach()[0, target].float() - class_scores(session.model, masked, target)
+    total = torch.zeros(height, width, device=x.device)
+    count = torch.zeros(height, width, device=x.device)
+    for drop, (top, left) in zip(drops, boxes, strict=True):
+        total[top : top + window_h, left : left + window_w] += drop
+        count[top : top + window_h, left : left + window_w] += 1
+    return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+
+
+def score_cam(session, layer: str, target: int) -> torch.Tensor:
+    """Score-CAM: channels weighted by the softmax of the scores of the input masked by each.
+
+    Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural
+    Networks", CVPR Workshops 2020. One forward per channel, in batches.
+    """
+    activation = session.activation(layer)[0]
+    x = session.input.detach()
+    masks = F.interpolate(activation[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    low = masks.amin(dim=(1, 2), keepdim=True)
+    high = masks.amax(dim=(1, 2), keepdim=True)
+    masks = (masks - low) / (high - low).clamp(min=1e-8)
+    scores = class_scores(session.model, x * masks[:, None], target)
+    weights = torch.softmax(scores, dim=0).to(activation.dtype)
+    return torch.relu(torch.einsum("c,chw->hw", weights, activation))
+
+
+def ablation_cam(session, layer: str, target: int) -> torch.Tensor:
+    """Ablation-CAM: a channel's weight is the relative score drop when it is zeroed.
+
+    Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep Convolutional Network via
+    Gradient-free Localization", WACV 2020. Only the network's tail above ``layer`` runs,
+    one batch row per channel.
+    """
+    activation = session.activation(layer)
+    channels = activation.shape[1]
+    ablated = activation.repeat(channels, 1, 1, 1)
+    ablated[torch.arange(channels), torch.arange(channels)] = 0
+    scores = layer_swap_scores(session.model, session.input.detach(), layer, ablated, target)
+    original = session.logits.detach()[0, target].float()
+    weights = ((original - scores) / original).to(activation.dtype)
+    return torch.relu(torch.einsum("c,chw->hw", weights, activation[0]))
+
+
+for _method in (
+    Method(
+        "occlusion",
+        "Occlusion",
+        occlusion,
+        uses_layer=False,
+        signed=True,
+        reference="Zeiler & Fergus, ECCV 2014",
+        params=(
+            Param("window", "window (px)", 32, 4, 112, 4),
+            Param("stride", "stride (px)", 16, 2, 112, 2),
+            Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
+        ),
+    ),
+    Method("scorecam", "Score-CAM", score_cam, uses_layer=True, reference="Wang et al., CVPRW 2020"),
+    Method("ablationcam", "Ablation-CAM", ablation_cam, uses_layer=True, reference="Desai & Ramaswamy, WACV 2020"),
+):
+    register(_method)
