@@ -106,6 +106,7 @@ def test_every_result_key_matches_the_controls(explorer):
                 "layer": layer,
                 "method": "gradcam",
                 "target": target,
+                "params": {},
             }
 
 
@@ -144,3 +145,33 @@ def test_demo_model_in_the_widget(demo_assets):
     widget.image_index = widget.image_names.index("chelsea")
     assert widget.top_classes[0]["label"] in {"tiger cat", "Egyptian cat", "tabby"}
     assert torch.is_tensor(widget.session().logits)
+
+
+def test_method_parameters_reach_the_engine(explorer):
+    explorer.method = "occlusion"
+    explorer.method_params = {"window": 8, "stride": 8}
+    explorer.wait()
+    assert explorer.result["key"]["params"] == {"window": 8, "stride": 8}
+    expected = explain(tiny_cnn(), random_image(0), method="occlusion", target=explorer.target)
+    coarse = explorer.attribution()
+    assert coarse.shape == (32, 32) and not np.allclose(coarse, expected.numpy())  # not the default window
+    from xai_widgets import Session
+
+    session = Session(tiny_cnn(), random_image(0))
+    reference = session.attribution("occlusion", target=explorer.target, window=8, stride=8)
+    np.testing.assert_allclose(coarse, reference.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_a_bad_parameter_is_a_readable_error(explorer):
+    explorer.method = "smoothgrad"
+    explorer.method_params = {"variant": "loud"}
+    explorer.wait()
+    assert "must be one of mean, squared, var" in explorer.result["error"]
+
+
+def test_catalogue_entries_describe_their_parameters(explorer):
+    entries = {m["name"]: m for m in explorer.methods}
+    assert entries["occlusion"]["slow"] and not entries["gradcam"]["slow"]
+    assert [p["name"] for p in entries["integrated_gradients"]["params"]] == ["steps", "baseline"]
+    assert entries["smoothgrad"]["params"][2]["choices"] == ["mean", "squared", "var"]
+    assert entries["eigencam"]["uses_target"] is False

@@ -12,6 +12,7 @@ from torch import nn
 
 from .model_state import evaluation_mode
 from .outputs import select_logits
+from .progress import report
 
 ContextFactory = Callable[[nn.Module], AbstractContextManager]
 
@@ -38,6 +39,7 @@ def input_gradients(
             logits = select_logits(model(chunk))
             (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
             grads.append(grad)
+            report(sum(len(g) for g in grads), len(inputs))
     return torch.cat(grads)
 
 
@@ -47,6 +49,7 @@ def class_scores(model: nn.Module, inputs: torch.Tensor, target: int, *, batch_s
     with torch.inference_mode(), evaluation_mode(model):
         for chunk in inputs.split(batch_size):
             scores.append(select_logits(model(chunk))[:, target].float())
+            report(sum(len(s) for s in scores), len(inputs))
     return torch.cat(scores)
 
 
@@ -86,6 +89,7 @@ def layer_swap_scores(
             finally:
                 handle.remove()
             scores.append(logits[:, target].float())
+            report(sum(len(s) for s in scores), len(replacements))
     return torch.cat(scores)
 
 

@@ -152,10 +152,11 @@ class Session:
         spec = get_method(method)
         target = self.check_target(target)
         layer = self.check_layer(layer) if spec.uses_layer else None
-        key = (spec.name, layer, target, tuple(sorted(params.items())))
+        values = spec.resolve_params(params)
+        key = (spec.name, layer, target, tuple(sorted(values.items())))
         cached = self.attributions.get(key)
         if cached is None:
-            cached = spec.compute(self, layer, target, **params).detach()
+            cached = spec.compute(self, layer, target, **values).detach()
             self.attributions.put(key, cached)
         return cached
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import logging
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import anywidget
+import numpy as np
 import traitlets
 from torch import nn
 
 from ..engine import ExplainError, Session, all_methods, get_method
 from ..engine.cache import LRUCache
 from ..engine.inputs import Transform
+from ..engine.progress import Cancelled
 from .images import named_images
-from .serialize import encode_map, encode_png
+from .jobs import LatestWins
+from .serialize import decode_map, encode_map, encode_png
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger(__name__)
 
 
-def _bundle(name: str) -> Any:
+def bundle(name: str) -> Any:
     """The built front end, or a stand-in that says how to build it."""
     path = STATIC / name
     if path.exists():
@@ -35,9 +38,11 @@ class Explorer(anywidget.AnyWidget):
     """Explore why ``model`` classifies ``images`` as it does.
 
     Shows each image as the model sees it, its top-k classes and an attribution map blended
-    over it, with live controls for layer, class, method, opacity and colormap. Opacity and
-    colormap live in the browser only; the other controls ask the engine, which answers from
-    its caches when it can.
+    over it, with live controls for layer, class, method (and its parameters), opacity,
+    colormap and normalisation. Opacity, colormap and normalisation live in the browser
+    only; the other controls ask the engine, which answers from its caches when it can.
+    Slow methods run on a worker thread, report progress and are abandoned when the
+    controls move on.
 
     Args:
         model: any ``torch.nn.Module`` image classifier (on any device).
@@ -46,11 +51,11 @@ class Explorer(anywidget.AnyWidget):
         transform: preprocessing from image to model input (for example torchvision's
             ``weights.transforms()``); without it images are used as they are.
         layer, method, target: initial choices (default: last spatial layer, Grad-CAM, top-1).
-        opacity, colormap: initial look of the overlay.
+        opacity, colormap, normalization: initial look of the overlay.
         top_k: how many of the best classes to list.
     """
 
-    _esm = _bundle("explorer.js")
+    _esm = bundle("explorer.js")
 
     photo = traitlets.Bytes(b"").tag(sync=True)
     image_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -59,14 +64,17 @@ class Explorer(anywidget.AnyWidget):
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     top_classes = traitlets.List(traitlets.Dict()).tag(sync=True)
     result = traitlets.Dict().tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
 
     image_index = traitlets.Int(0).tag(sync=True)
     layer = traitlets.Unicode("").tag(sync=True)
     method = traitlets.Unicode("gradcam").tag(sync=True)
+    method_params = traitlets.Dict().tag(sync=True)
     target = traitlets.Int(0).tag(sync=True)
 
     opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
     colormap = traitlets.Unicode("turbo").tag(sync=True)
+    normalization = traitlets.Unicode("auto").tag(sync=True)
 
     def __init__(
         self,
@@ -80,6 +88,7 @@ class Explorer(anywidget.AnyWidget):
         target: Optional[int] = None,
         opacity: float = 0.5,
         colormap: str = "turbo",
+        normalization: str = "auto",
         top_k: int = 5,
     ) -> None:
         get_method(method)  # fail early, with the list of methods
@@ -89,14 +98,18 @@ class Explorer(anywidget.AnyWidget):
         self.top_k = top_k
         self._class_names = list(labels) if labels is not None else None
         self._sessions: LRUCache[Session] = LRUCache(4)
+        self._jobs = LatestWins()
         self._seq = 0
+        self._error: Optional[str] = None  # why the current image could not be loaded
+        self._requested: Optional[dict[str, Any]] = None  # key of the newest request
         self._quiet = True  # no engine calls while the traits are first set
         super().__init__(
             image_names=names,
-            methods=[_describe(m) for m in all_methods()],
+            methods=[describe_method(m) for m in all_methods()],
             method=method,
             opacity=opacity,
             colormap=colormap,
+            normalization=normalization,
         )
         self._load_image(layer=layer, target=target)
 
@@ -111,16 +124,16 @@ class Explorer(anywidget.AnyWidget):
         return session
 
     def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None) -> None:
+        self._requested = None
+        generation = self._jobs.new_request()
+        self._jobs.run_blocking(lambda current: self._show_image(layer, target), generation)
+        self._refresh()
+
+    def _show_image(self, layer: Optional[str], target: Optional[int]) -> None:
         self._quiet = True
         try:
             session = self.session()
-        except ExplainError as err:
-            self.photo, self.top_classes = b"", []
-            self._quiet = False
-            self._publish(error=str(err))
-            return
-        try:
-            if self._class_names is None or len(self.labels) != session.num_classes:
+            if len(self.labels) != session.num_classes:
                 self.labels = _label_list(self._class_names, session.num_classes)
             self.photo = encode_png(session.display)
             self.layers = [{"name": info.name, "shape": list(info.shape)} for info in session.layers]
@@ -131,55 +144,103 @@ class Explorer(anywidget.AnyWidget):
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
             self.target = target if target is not None else self.top_classes[0]["index"]
+        except ExplainError as err:
+            self.photo, self.top_classes = b"", []
+            self._error = str(err)
+        else:
+            self._error = None
         finally:
             self._quiet = False
-        self._refresh()
 
     @traitlets.observe("image_index")
     def _on_image(self, change: dict) -> None:
         if not self._quiet:
             self._load_image()
 
-    @traitlets.observe("layer", "method", "target")
+    @traitlets.observe("layer", "method", "target", "method_params")
     def _on_control(self, change: dict) -> None:
         if not self._quiet:
             self._refresh()
 
     def _key(self) -> dict[str, Any]:
-        return {"image_index": self.image_index, "layer": self.layer, "method": self.method, "target": self.target}
+        return {
+            "image_index": self.image_index,
+            "layer": self.layer,
+            "method": self.method,
+            "target": self.target,
+            "params": dict(self.method_params),
+        }
 
     def _refresh(self) -> None:
         """Compute the map for the current controls and send it (or a readable error)."""
         key = self._key()
-        if self.result.get("key") == key:
+        if key == self._requested:
+            return  # already shown, or on its way
+        self._requested = key
+        generation = self._jobs.new_request()
+        job = self._job(key)
+        slow = _is_slow(self.method)
+        if not slow and self._jobs.run_inline(job, generation):
             return
+        self.progress = {"key": key, "done": 0, "total": 0}
+        self._jobs.submit(job, generation, lambda done, total: self._report(key, done, total))
+
+    def _report(self, key: dict, done: int, total: int) -> None:
+        self.progress = {"key": key, "done": done, "total": total}
+
+    def _job(self, key: dict[str, Any]) -> Callable[[Callable[[], bool]], None]:
+        def run(still_wanted: Callable[[], bool]) -> None:
+            try:
+                fields = self._compute(key)
+            finally:
+                if still_wanted() and self.progress:
+                    self.progress = {}
+            if still_wanted():
+                self._publish(key, **fields)
+
+        return run
+
+    def _compute(self, key: dict[str, Any]) -> dict[str, Any]:
+        if self._error:
+            return {"error": self._error}
         try:
-            spec = get_method(self.method)
-            session = self.session()
-            attribution = session.attribution(spec.name, layer=self.layer or None, target=self.target)
+            spec = get_method(key["method"])
+            params = {name: value for name, value in key["params"].items() if name in {p.name for p in spec.params}}
+            attribution = self.session().attribution(
+                spec.name, layer=key["layer"] or None, target=key["target"], **params
+            )
         except ExplainError as err:
-            self._publish(error=str(err))
-            return
+            return {"error": str(err)}
+        except Cancelled:
+            raise
         except Exception as err:  # the widget must stay usable whatever the model does
             log.exception("attribution failed")
-            self._publish(error=f"{type(err).__name__}: {err}")
-            return
-        self._publish(signed=spec.signed, **encode_map(attribution))
+            return {"error": f"{type(err).__name__}: {err}"}
+        return {"signed": spec.signed, **encode_map(attribution)}
 
-    def _publish(self, **fields: Any) -> None:
+    def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
-        self.result = {"seq": self._seq, "key": self._key(), "error": None, "signed": False, **fields}
+        self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, **fields}
 
-    def attribution(self):
+    # -- for scripts and tests ----------------------------------------------------------
+
+    def wait(self, timeout: Optional[float] = 60.0) -> Explorer:
+        """Wait until slow work queued by the controls has finished; returns the widget."""
+        self._jobs.wait(timeout)
+        return self
+
+    def attribution(self) -> np.ndarray:
         """The current map as a numpy array (what the widget shows, before normalisation)."""
-        from .serialize import decode_map
-
+        self.wait()
         if self.result.get("error"):
             raise ExplainError(self.result["error"])
         return decode_map(self.result)
 
     def close(self) -> None:
         """Close the widget and free the engine's tensors (device memory included)."""
+        jobs = getattr(self, "_jobs", None)
+        if jobs is not None:
+            jobs.shutdown()
         sessions = getattr(self, "_sessions", None)
         if sessions is not None:
             for index in range(len(self._images)):
@@ -190,13 +251,34 @@ class Explorer(anywidget.AnyWidget):
         super().close()
 
 
-def _describe(method) -> dict[str, Any]:
+def _is_slow(method: str) -> bool:
+    try:
+        return get_method(method).slow
+    except ExplainError:
+        return False
+
+
+def describe_method(method) -> dict[str, Any]:
+    """The catalogue entry the front end shows for ``method``."""
     return {
         "name": method.name,
         "label": method.label,
         "signed": method.signed,
         "uses_layer": method.uses_layer,
         "uses_target": method.uses_target,
+        "slow": method.slow,
+        "params": [
+            {
+                "name": p.name,
+                "label": p.label,
+                "default": p.default,
+                "min": p.minimum,
+                "max": p.maximum,
+                "step": p.step,
+                "choices": list(p.choices),
+            }
+            for p in method.params
+        ],
     }
 
 

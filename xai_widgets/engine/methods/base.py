@@ -43,6 +43,28 @@ class Method:
     signed: bool = False
     reference: str = ""
     params: tuple[Param, ...] = ()
+    slow: bool = False
+
+    def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Every parameter's value: from ``values`` when given (cast to the default's type), else the default."""
+        unknown = sorted(set(values) - {param.name for param in self.params})
+        if unknown:
+            known = ", ".join(param.name for param in self.params) or "none"
+            raise MethodError(f"{self.label} has no parameter {unknown[0]!r}; its parameters: {known}.")
+        resolved = {}
+        for param in self.params:
+            value = values.get(param.name, param.default)
+            try:
+                resolved[param.name] = type(param.default)(value)
+            except (TypeError, ValueError):
+                raise MethodError(
+                    f"Parameter {param.name!r} of {self.label} must be a {type(param.default).__name__}, got {value!r}."
+                ) from None
+            if param.choices and resolved[param.name] not in param.choices:
+                raise MethodError(
+                    f"Parameter {param.name!r} of {self.label} must be one of {', '.join(param.choices)}."
+                )
+        return resolved
 
 
 _REGISTRY: dict[str, Method] = {}

@@ -88,10 +88,12 @@ for _method in (
         smoothgrad,
         uses_layer=False,
         reference="Smilkov et al., 2017",
+        slow=True,
         params=(
             Param("samples", "samples", 25, 1, 200, 1),
             Param("noise", "noise (fraction of range)", 0.15, 0.0, 0.5, 0.01),
             Param("variant", "variant", "mean", choices=("mean", "squared", "var")),
+            Param("seed", "random seed", 0, 0, 99, 1),
         ),
     ),
     Method(
@@ -101,6 +103,7 @@ for _method in (
         uses_layer=False,
         signed=True,
         reference="Sundararajan et al., ICML 2017",
+        slow=True,
         params=(Param("steps", "steps", 32, 2, 256, 1), Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1)),
     ),
 ):

@@ -77,13 +77,21 @@ for _method in (
         uses_layer=False,
         signed=True,
         reference="Zeiler & Fergus, ECCV 2014",
+        slow=True,
         params=(
             Param("window", "window (px)", 32, 4, 112, 4),
             Param("stride", "stride (px)", 16, 2, 112, 2),
             Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
         ),
     ),
-    Method("scorecam", "Score-CAM", score_cam, uses_layer=True, reference="Wang et al., CVPRW 2020"),
-    Method("ablationcam", "Ablation-CAM", ablation_cam, uses_layer=True, reference="Desai & Ramaswamy, WACV 2020"),
+    Method("scorecam", "Score-CAM", score_cam, uses_layer=True, slow=True, reference="Wang et al., CVPRW 2020"),
+    Method(
+        "ablationcam",
+        "Ablation-CAM",
+        ablation_cam,
+        uses_layer=True,
+        slow=True,
+        reference="Desai & Ramaswamy, WACV 2020",
+    ),
 ):
     register(_method)

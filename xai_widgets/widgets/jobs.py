@@ -1,0 +1,85 @@
+"""Run engine work for a widget: quick requests inline, slow ones on one worker thread.
+
+The newest request wins. Every request gets a generation number; a slow job checks it at
+each progress report (between two batches) and stops as soon as a newer request exists, and
+a result is only published while its request is still the newest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Optional
+
+from ..engine.progress import Cancelled, reporting
+
+Job = Callable[[Callable[[], bool]], None]
+Progress = Callable[[int, int], None]
+
+
+class LatestWins:
+    """Serialise engine work and drop whatever a newer request makes stale."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # one engine call at a time
+        self._generation = 0
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._pending: list[Future] = []
+
+    def new_request(self) -> int:
+        """Start a request: everything older becomes stale."""
+        self._generation += 1
+        return self._generation
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self._generation
+
+    def run_inline(self, job: Job, generation: int) -> bool:
+        """Run ``job`` now if the engine is free; return False if a slow job holds it."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            job(lambda: self.is_current(generation))
+        finally:
+            self._lock.release()
+        return True
+
+    def run_blocking(self, job: Job, generation: int) -> None:
+        """Run ``job`` now, waiting (at most one batch) for a stale slow job to stop."""
+        with self._lock:
+            job(lambda: self.is_current(generation))
+
+    def submit(self, job: Job, generation: int, progress: Progress) -> Future:
+        """Queue ``job`` on the worker; ``progress(done, total)`` is called between batches."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xai-widgets")
+
+        def checked(done: int, total: int) -> None:
+            if not self.is_current(generation):
+                raise Cancelled
+            progress(done, total)
+
+        def work() -> None:
+            if not self.is_current(generation):
+                return
+            with self._lock, reporting(checked):
+                try:
+                    job(lambda: self.is_current(generation))
+                except Cancelled:
+                    pass
+
+        future = self._executor.submit(work)
+        self._pending = [f for f in self._pending if not f.done()] + [future]
+        return future
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        """Block until every queued job has finished (for scripts and tests)."""
+        for future in list(self._pending):
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        self.new_request()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
