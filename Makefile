@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
 
-$(BUNDLE): js/node_modules/.package-lock.json $(wildcard js/src/*.ts)
+$(BUNDLE): js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/controls/*.ts)
 	cd js && npm run build
 
 install: $(STAMP) $(BUNDLE)

@@ -5,14 +5,14 @@ import importlib
 from .engine import Session, explain
 
 __version__ = "0.1.0"
-__all__ = ["Explorer", "Session", "demo", "explain", "__version__"]
+__all__ = ["Compare", "Explorer", "Session", "demo", "explain", "__version__"]
 
 
 def __getattr__(name: str):
     # The widget and the demo load on first use so that the engine stays importable
     # (scripts, batch jobs) without ipywidgets or the demo's extras.
-    if name == "Explorer":
-        return importlib.import_module(".widgets", __name__).Explorer
+    if name in ("Explorer", "Compare"):
+        return getattr(importlib.import_module(".widgets", __name__), name)
     if name == "demo":
         return importlib.import_module(".demo", __name__)
     raise AttributeError(f"module 'xai_widgets' has no attribute {name!r}")

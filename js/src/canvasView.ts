@@ -1,7 +1,9 @@
 import { createElement } from "./dom";
+import { countDraw, paintCanvas } from "./paint";
+import type { ProgressShown } from "./state";
 import type { Pixels } from "./types";
 
-/** The picture area: canvas, busy overlay, colormap note and error text. */
+/** The picture area: canvas, busy overlay (with a progress bar), colormap note and error text. */
 export interface CanvasView {
   element: HTMLElement;
   /** Put a frame on the canvas; `drawnKey` is the JSON key of the map shown ("" for none). */
@@ -12,6 +14,8 @@ export interface CanvasView {
   setNote(text: string): void;
   /** Show an error message ("" hides it). Text only, never HTML. */
   setError(text: string): void;
+  /** Show "done/total" and a bar in the busy overlay (null hides it). */
+  setProgress(progress: ProgressShown | null): void;
 }
 
 /** Build the picture area. The canvas keeps the photo's native size; CSS scales it. */
@@ -20,9 +24,17 @@ export function createCanvasView(doc: Document): CanvasView {
     className: "xai-canvas",
     attrs: { "data-draw-count": "0", "data-drawn-key": "", role: "img", "aria-label": "attribution map over the photo" },
   });
+  const progressBar = createElement(doc, "span", { className: "xai-progress-bar" });
+  const progressText = createElement(doc, "span", { className: "xai-progress-text" });
+  const progress = createElement(doc, "div", { className: "xai-progress", attrs: { "data-done": "", "data-total": "" } }, [
+    createElement(doc, "span", { className: "xai-progress-track" }, [progressBar]),
+    progressText,
+  ]);
+  progress.hidden = true;
   const busy = createElement(doc, "div", { className: "xai-busy", attrs: { "aria-hidden": "true" } }, [
     createElement(doc, "span", { className: "xai-spinner" }),
     createElement(doc, "span", { text: "computing…" }),
+    progress,
   ]);
   const note = createElement(doc, "div", { className: "xai-note" });
   const error = createElement(doc, "div", { className: "xai-error", attrs: { role: "alert" } });
@@ -33,27 +45,17 @@ export function createCanvasView(doc: Document): CanvasView {
     note,
     error,
   ]);
-  let drawCount = 0;
 
   return {
     element,
     draw(pixels, drawnKey) {
-      if (canvas.width !== pixels.width) canvas.width = pixels.width;
-      if (canvas.height !== pixels.height) canvas.height = pixels.height;
-      const context = canvas.getContext("2d");
-      if (context && typeof ImageData !== "undefined") {
-        const data = new Uint8ClampedArray(pixels.data.buffer as ArrayBuffer, pixels.data.byteOffset, pixels.data.length);
-        context.putImageData(new ImageData(data, pixels.width, pixels.height), 0, 0);
-      }
-      drawCount += 1;
-      canvas.setAttribute("data-draw-count", String(drawCount));
+      paintCanvas(canvas, pixels);
       canvas.setAttribute("data-drawn-key", drawnKey);
     },
     clear() {
       canvas.width = 0;
       canvas.height = 0;
-      drawCount += 1;
-      canvas.setAttribute("data-draw-count", String(drawCount));
+      countDraw(canvas);
       canvas.setAttribute("data-drawn-key", "");
     },
     setNote(text) {
@@ -63,6 +65,13 @@ export function createCanvasView(doc: Document): CanvasView {
     setError(text) {
       error.textContent = text;
       error.hidden = text === "";
+    },
+    setProgress(shown) {
+      progress.hidden = shown === null;
+      progress.setAttribute("data-done", shown ? String(shown.done) : "");
+      progress.setAttribute("data-total", shown ? String(shown.total) : "");
+      progressText.textContent = shown ? `${shown.done}/${shown.total}` : "";
+      progressBar.style.width = shown ? `${(100 * shown.done) / shown.total}%` : "0%";
     },
   };
 }

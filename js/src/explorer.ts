@@ -3,7 +3,7 @@ import { createControls } from "./controls";
 import { createElement } from "./dom";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
-import { keyOf, keyToJson, shouldDraw, viewState, type Shown } from "./state";
+import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
 import { injectStyle } from "./style";
 import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
 
@@ -13,7 +13,14 @@ export interface ExplorerOptions {
 }
 
 /** Model events after which the wanted key or the latest result may have changed. */
-const KEY_EVENTS = ["change:image_index", "change:layer", "change:method", "change:target", "change:result"];
+const KEY_EVENTS = [
+  "change:image_index",
+  "change:layer",
+  "change:method",
+  "change:target",
+  "change:method_params",
+  "change:result",
+];
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -124,8 +131,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     if (disposed) return;
     const adopted = !photoPending && adoptResult();
     if (photo && !photoPending && (adopted || forceDraw)) {
-      const display = controls.display();
-      const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, display.opacity, display.colormap);
+      const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, controls.display());
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
       view.setNote(frame.note);
     }
@@ -133,20 +139,24 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   }
 
   function updateState(): void {
-    const state = viewState(photo !== null, photoPending, shown, keyOf(model));
+    const wanted = keyOf(model);
+    const state = viewState(photo !== null, photoPending, shown, wanted);
     root.setAttribute("data-state", state);
     view.setError(state === "error" ? errorText : "");
+    view.setProgress(progressToShow(model.get("progress"), wanted, state));
   }
 
   const onKeyChange = () => refresh(false);
   for (const event of KEY_EVENTS) model.on(event, onKeyChange);
   model.on("change:photo", loadPhoto);
+  model.on("change:progress", updateState);
   loadPhoto();
 
   return () => {
     disposed = true;
     for (const event of KEY_EVENTS) model.off(event, onKeyChange);
     model.off("change:photo", loadPhoto);
+    model.off("change:progress", updateState);
     controls.dispose();
     root.remove();
   };

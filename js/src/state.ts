@@ -1,33 +1,48 @@
-import type { AttributionResult, ViewKey, WidgetModel } from "./types";
+import { sameParams, sortedParams } from "./params";
+import type { AttributionResult, ParamValues, ProgressInfo, ViewKey, WidgetModel } from "./types";
 
 /** The widget's overall state, exposed as `data-state` on the root element. */
 export type ViewState = "loading" | "busy" | "ready" | "error";
 
-/** The wanted key: the four shared controls as the model holds them now. */
+/** A params value as a dict: anything that is not a plain object counts as `{}`. */
+function asParams(value: unknown): ParamValues {
+  return value && typeof value === "object" && !Array.isArray(value) ? { ...(value as ParamValues) } : {};
+}
+
+/** The wanted key: the shared controls (and `method_params`) as the model holds them now. */
 export function keyOf(model: Pick<WidgetModel, "get">): ViewKey {
   return {
     image_index: Number(model.get("image_index")),
     layer: String(model.get("layer") ?? ""),
     method: String(model.get("method") ?? ""),
     target: Number(model.get("target")),
+    params: asParams(model.get("method_params")),
   };
 }
 
-/** Whether two keys select the same map (null/undefined never match). */
+/**
+ * Whether two keys select the same map (null/undefined never match). `params` compare by
+ * value, ignoring key order; a missing `params` counts as `{}` (kernels without parameters).
+ */
 export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undefined): boolean {
   if (!a || !b) return false;
   return (
-    a.image_index === b.image_index && a.layer === b.layer && a.method === b.method && a.target === b.target
+    a.image_index === b.image_index &&
+    a.layer === b.layer &&
+    a.method === b.method &&
+    a.target === b.target &&
+    sameParams(asParams(a.params), asParams(b.params))
   );
 }
 
-/** A key as JSON with a fixed field order (the `data-drawn-key` attribute). */
+/** A key as JSON with a fixed field order and sorted params (the `data-drawn-key` attribute). */
 export function keyToJson(key: ViewKey): string {
   return JSON.stringify({
     image_index: key.image_index,
     layer: key.layer,
     method: key.method,
     target: key.target,
+    params: sortedParams(asParams(key.params)),
   });
 }
 
@@ -58,4 +73,27 @@ export function viewState(hasPhoto: boolean, photoPending: boolean, shown: Shown
   if (!hasPhoto) return "loading";
   if (shown.kind === "map" && sameKey(shown.key, wanted)) return "ready";
   return "busy";
+}
+
+/** Progress of the slow job computing the wanted map: `done` of `total` steps. */
+export interface ProgressShown {
+  done: number;
+  total: number;
+}
+
+/**
+ * What the progress bar shows: only in the busy state, only when `progress.key` is the wanted
+ * key and `total` is a positive number; `done` is clamped to 0..total. Otherwise null (hidden).
+ */
+export function progressToShow(
+  progress: ProgressInfo | null | undefined,
+  wanted: ViewKey,
+  state: ViewState,
+): ProgressShown | null {
+  if (state !== "busy" || !progress || typeof progress !== "object") return null;
+  if (!sameKey(progress.key, wanted)) return null;
+  const total = Number(progress.total);
+  const done = Number(progress.done);
+  if (!Number.isFinite(total) || total <= 0 || !Number.isFinite(done)) return null;
+  return { done: Math.min(total, Math.max(0, done)), total };
 }

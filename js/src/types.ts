@@ -6,12 +6,32 @@ export interface LayerInfo {
   shape: number[];
 }
 
-/** One entry of the method catalogue. */
+/** A value of a method parameter (numbers for sliders, strings for choices). */
+export type ParamValue = number | string;
+
+/** The `method_params` trait: parameter name → value (a flat dict). */
+export type ParamValues = Record<string, ParamValue>;
+
+/** One parameter of a method: a slider from `min` to `max` by `step`, or a select of `choices`. */
+export interface ParamInfo {
+  name: string;
+  label?: string;
+  default: ParamValue;
+  min?: number | null;
+  max?: number | null;
+  step?: number | null;
+  choices?: string[] | null;
+}
+
+/** One entry of the method catalogue (fields after `uses_layer` may be absent from older kernels). */
 export interface MethodInfo {
   name: string;
   label: string;
   signed: boolean;
   uses_layer: boolean;
+  uses_target?: boolean;
+  slow?: boolean;
+  params?: ParamInfo[];
 }
 
 /** One of the top-5 predictions. */
@@ -27,6 +47,8 @@ export interface ViewKey {
   layer: string;
   method: string;
   target: number;
+  /** `method_params` (absent or null counts as `{}`). */
+  params?: ParamValues | null;
 }
 
 /** Raw bytes as they reach the browser (DataView) or a test (ArrayBuffer, typed array). */
@@ -36,6 +58,35 @@ export type Binary = DataView | ArrayBuffer | ArrayBufferView;
 export interface AttributionResult {
   seq: number;
   key: ViewKey;
+  shape?: number[];
+  data?: Binary | null;
+  signed?: boolean;
+  error?: string | null;
+}
+
+/** The `progress` trait while a slow method runs (`{}` when nothing runs). */
+export interface ProgressInfo {
+  key?: ViewKey;
+  done?: number;
+  total?: number;
+}
+
+/** How map values are scaled to [0, 1] (the `normalization` trait). */
+export type Normalization = "auto" | "minmax" | "absmax" | "percentile";
+
+/** How maps are painted; front-end only state (never saved). */
+export interface DisplayOptions {
+  opacity: number;
+  colormap: string;
+  normalization: Normalization;
+}
+
+/** One cell of the Compare widget (`data`/`shape` absent when `error` is set). */
+export interface CompareCell {
+  title: string;
+  method?: string;
+  layer?: string;
+  target?: number;
   shape?: number[];
   data?: Binary | null;
   signed?: boolean;

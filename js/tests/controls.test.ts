@@ -61,11 +61,16 @@ describe("shared controls save", () => {
       ["gradcam", "Grad-CAM"],
       ["saliency", "Saliency"],
       ["ig", "Integrated gradients"],
+      ["smoothgrad", "SmoothGrad"],
+      ["eigencam", "Eigen-CAM"],
     ]);
     expect(query<HTMLSelectElement>(".xai-layer-select").disabled).toBe(false);
     select.value = "saliency";
     fire(select, "change");
-    expect(model.setCalls).toEqual([["method", "saliency"]]);
+    expect(model.setCalls).toEqual([
+      ["method", "saliency"],
+      ["method_params", {}],
+    ]);
     expect(model.saveCount).toBe(1);
     expect(query<HTMLSelectElement>(".xai-layer-select").disabled).toBe(true);
     expect(query<HTMLInputElement>(".xai-layer-slider").disabled).toBe(true);
@@ -154,15 +159,124 @@ describe("display controls never save", () => {
     model.kernelSet("colormap", "magma");
     expect(query<HTMLInputElement>(".xai-opacity").value).toBe("0.25");
     expect(query<HTMLSelectElement>(".xai-colormap").value).toBe("magma");
-    expect(controls.display()).toEqual({ opacity: 0.25, colormap: "magma" });
-    expect(displayChanges).toBe(2);
+    model.kernelSet("normalization", "absmax");
+    expect(query<HTMLSelectElement>(".xai-normalization").value).toBe("absmax");
+    expect(controls.display()).toEqual({ opacity: 0.25, colormap: "magma", normalization: "absmax" });
+    expect(displayChanges).toBe(3);
     expect(model.saveCount).toBe(0);
   });
 
-  it("every range input suppresses notebook shortcuts", () => {
+  it("normalisation select repaints without set or save_changes", () => {
+    const select = query<HTMLSelectElement>(".xai-normalization");
+    expect(Array.from(select.options).map((o) => [o.value, o.textContent])).toEqual([
+      ["auto", "auto"],
+      ["minmax", "min-max"],
+      ["absmax", "abs-max"],
+      ["percentile", "99th percentile"],
+    ]);
+    expect(select.value).toBe("auto");
+    select.value = "percentile";
+    fire(select, "change");
+    expect(controls.display().normalization).toBe("percentile");
+    expect(displayChanges).toBe(1);
+    expect(model.setCalls).toEqual([]);
+    expect(model.saveCount).toBe(0);
+  });
+
+  it("every range input suppresses notebook shortcuts (parameter sliders too)", () => {
+    model.kernelSet("method", "smoothgrad");
     const ranges = controls.element.querySelectorAll('input[type="range"]');
-    expect(ranges.length).toBe(2);
+    expect(ranges.length).toBe(4);
     for (const range of Array.from(ranges)) expect(range.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+  });
+});
+
+describe("method parameters", () => {
+  const params = () => query<HTMLElement>(".xai-params");
+  const paramRow = (name: string) => query<HTMLElement>(`.xai-param[data-param="${name}"]`);
+
+  function pickSmoothGrad(): void {
+    const select = query<HTMLSelectElement>(".xai-method-select");
+    select.value = "smoothgrad";
+    fire(select, "change");
+  }
+
+  it("no parameter controls for a method without params", () => {
+    expect(params().hidden).toBe(true);
+    expect(params().children.length).toBe(0);
+  });
+
+  it("picking a method sets method and its default params in one save", () => {
+    pickSmoothGrad();
+    expect(model.setCalls).toEqual([
+      ["method", "smoothgrad"],
+      ["method_params", { samples: 25, noise: 0.15, variant: "mean" }],
+    ]);
+    expect(model.saveCount).toBe(1);
+    expect(params().hidden).toBe(false);
+    expect(Array.from(params().querySelectorAll(".xai-param")).map((row) => row.getAttribute("data-param"))).toEqual([
+      "samples",
+      "noise",
+      "variant",
+    ]);
+    const noise = paramRow("noise").querySelector<HTMLInputElement>("input.xai-param-slider")!;
+    expect([noise.min, noise.max, noise.step, noise.value]).toEqual(["0", "0.5", "0.01", "0.15"]);
+    expect(paramRow("noise").querySelector(".xai-value")!.textContent).toBe("0.15");
+    expect(paramRow("noise").querySelector(".xai-caption")!.textContent).toBe("noise (fraction of range)");
+    const variant = paramRow("variant").querySelector<HTMLSelectElement>("select.xai-param-select")!;
+    expect(Array.from(variant.options).map((o) => o.value)).toEqual(["mean", "squared", "var"]);
+    expect(variant.value).toBe("mean");
+  });
+
+  it("moving a slider sets a new method_params dict with every value and saves once", () => {
+    pickSmoothGrad();
+    const before = model.get("method_params");
+    const noise = paramRow("noise").querySelector<HTMLInputElement>("input.xai-param-slider")!;
+    noise.value = "0.3";
+    fire(noise, "input");
+    expect(paramRow("noise").querySelector(".xai-value")!.textContent).toBe("0.30");
+    expect(model.saveCount).toBe(1); // dragging shows the value; releasing sends it
+    fire(noise, "change");
+    expect(model.get("method_params")).toEqual({ samples: 25, noise: 0.3, variant: "mean" });
+    expect(model.get("method_params")).not.toBe(before);
+    expect(before).toEqual({ samples: 25, noise: 0.15, variant: "mean" });
+    expect(model.saveCount).toBe(2);
+    expect(model.setCalls[model.setCalls.length - 1][0]).toBe("method_params");
+  });
+
+  it("a choice select sets method_params and saves", () => {
+    pickSmoothGrad();
+    const variant = paramRow("variant").querySelector<HTMLSelectElement>("select.xai-param-select")!;
+    variant.value = "squared";
+    fire(variant, "change");
+    expect(model.get("method_params")).toEqual({ samples: 25, noise: 0.15, variant: "squared" });
+    expect(model.saveCount).toBe(2);
+  });
+
+  it("follows method_params from the kernel in place, without saving", () => {
+    model.kernelSet("method", "smoothgrad");
+    const slider = paramRow("samples").querySelector<HTMLInputElement>("input.xai-param-slider")!;
+    expect(slider.value).toBe("25"); // method_params {} → defaults shown
+    model.kernelSet("method_params", { samples: 50, noise: 0.2, variant: "var" });
+    expect(paramRow("samples").querySelector("input.xai-param-slider")).toBe(slider);
+    expect(slider.value).toBe("50");
+    expect(paramRow("samples").querySelector(".xai-value")!.textContent).toBe("50");
+    expect(paramRow("variant").querySelector<HTMLSelectElement>("select")!.value).toBe("var");
+    expect(model.saveCount).toBe(0);
+  });
+
+  it("a class-free method dims the class controls with a note; they stay usable", () => {
+    const section = query<HTMLElement>(".xai-class-controls");
+    expect(query<HTMLElement>(".xai-class-note").hidden).toBe(true);
+    model.kernelSet("method", "eigencam");
+    expect(section.classList.contains("xai-class-free")).toBe(true);
+    expect(query<HTMLElement>(".xai-class-note").hidden).toBe(false);
+    expect(query(".xai-class-note").textContent).toBe("class-free method");
+    controls.element.querySelectorAll<HTMLButtonElement>(".xai-top-item")[1].click();
+    expect(model.get("target")).toBe(4);
+    model.kernelSet("method", "gradcam");
+    expect(section.classList.contains("xai-class-free")).toBe(false);
+    expect(query<HTMLElement>(".xai-class-note").hidden).toBe(true);
   });
 });
 

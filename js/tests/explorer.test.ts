@@ -23,6 +23,7 @@ const wanted = (): ViewKey => ({
   layer: model.get("layer"),
   method: model.get("method"),
   target: model.get("target"),
+  params: model.get("method_params"),
 });
 
 function result(key: ViewKey, seq: number, extra: Partial<AttributionResult> = {}): AttributionResult {
@@ -126,6 +127,64 @@ describe("Explorer drawing rule", () => {
     const note = host.querySelector<HTMLElement>(".xai-note")!;
     expect(note.hidden).toBe(false);
     expect(note.textContent).toContain("coolwarm");
+  });
+});
+
+describe("Explorer method parameters, progress and normalisation", () => {
+  const progressBox = () => host.querySelector<HTMLElement>(".xai-progress")!;
+
+  it("draws only the result computed with the wanted params (compared by value)", async () => {
+    await finishDecode();
+    model.kernelSet("method", "smoothgrad");
+    model.kernelSet("method_params", { samples: 25, noise: 0.3, variant: "mean" });
+    model.kernelSet("result", result({ ...wanted(), params: { samples: 25, noise: 0.15, variant: "mean" } }, 1));
+    expect(state()).toBe("busy");
+    model.kernelSet("result", result({ ...wanted(), params: { variant: "mean", noise: 0.3, samples: 25 } }, 2));
+    expect(state()).toBe("ready");
+    expect(JSON.parse(drawnKey()!).params).toEqual({ noise: 0.3, samples: 25, variant: "mean" });
+    // Moving a parameter makes the widget busy until the new result arrives.
+    const noise = host.querySelector<HTMLInputElement>('.xai-param[data-param="noise"] input')!;
+    noise.value = "0.4";
+    noise.dispatchEvent(new Event("change"));
+    expect(model.saveCount).toBe(1);
+    expect(state()).toBe("busy");
+  });
+
+  it("shows progress for the wanted key while busy, and hides it otherwise", async () => {
+    await finishDecode();
+    expect(progressBox().hidden).toBe(true);
+    model.kernelSet("progress", { key: wanted(), done: 3, total: 16 });
+    expect(state()).toBe("busy");
+    expect(progressBox().hidden).toBe(false);
+    expect(progressBox().getAttribute("data-done")).toBe("3");
+    expect(progressBox().getAttribute("data-total")).toBe("16");
+    expect(progressBox().textContent).toBe("3/16");
+    expect(progressBox().closest(".xai-busy")).not.toBeNull();
+    // The controls move on: the old job's progress is not shown.
+    model.kernelSet("target", 4);
+    expect(progressBox().hidden).toBe(true);
+    model.kernelSet("progress", { key: wanted(), done: 0, total: 8 });
+    expect(progressBox().hidden).toBe(false);
+    model.kernelSet("result", result(wanted(), 1));
+    expect(state()).toBe("ready");
+    expect(progressBox().hidden).toBe(true);
+    model.kernelSet("progress", {});
+    expect(progressBox().hidden).toBe(true);
+    expect(model.saveCount).toBe(0);
+  });
+
+  it("repaints on a normalisation change without saving", async () => {
+    await finishDecode();
+    model.kernelSet("result", result(wanted(), 1));
+    const before = drawCount();
+    const select = host.querySelector<HTMLSelectElement>(".xai-normalization")!;
+    select.value = "percentile";
+    select.dispatchEvent(new Event("change"));
+    model.kernelSet("normalization", "minmax");
+    expect(drawCount()).toBe(before + 2);
+    expect(select.value).toBe("minmax");
+    expect(model.saveCount).toBe(0);
+    expect(model.setCalls).toEqual([]);
   });
 });
 

@@ -69,7 +69,7 @@ export function mapBytes(values: number[]): DataView {
   return new DataView(new Float32Array(values).buffer);
 }
 
-/** Model values of a small Explorer: 3 layers, 3 methods, 10 classes, 2 images. */
+/** Model values of a small Explorer: 3 layers, 5 methods (one with parameters, one class-free), 10 classes, 2 images. */
 export function explorerValues(): Record<string, unknown> {
   return {
     photo: new DataView(new Uint8Array([137, 80, 78, 71]).buffer),
@@ -85,8 +85,24 @@ export function explorerValues(): Record<string, unknown> {
       { name: "gradcam", label: "Grad-CAM", signed: false, uses_layer: true },
       { name: "saliency", label: "Saliency", signed: false, uses_layer: false },
       { name: "ig", label: "Integrated gradients", signed: true, uses_layer: false },
+      {
+        name: "smoothgrad",
+        label: "SmoothGrad",
+        signed: false,
+        uses_layer: false,
+        uses_target: true,
+        slow: true,
+        params: [
+          { name: "samples", label: "samples", default: 25, min: 1, max: 200, step: 1, choices: [] },
+          { name: "noise", label: "noise (fraction of range)", default: 0.15, min: 0, max: 0.5, step: 0.01, choices: [] },
+          { name: "variant", label: "variant", default: "mean", min: null, max: null, step: null, choices: ["mean", "squared", "var"] },
+        ],
+      },
+      { name: "eigencam", label: "Eigen-CAM", signed: false, uses_layer: true, uses_target: false, slow: false, params: [] },
     ],
     method: "gradcam",
+    method_params: {},
+    progress: {},
     labels: ["tench", "goldfish", "<b>shark</b>", "tiger cat", "tabby cat", "moped", "cup", "espresso", "daisy", "palace"],
     top_classes: [
       { index: 3, label: "tiger cat", prob: 0.39 },
@@ -98,6 +114,7 @@ export function explorerValues(): Record<string, unknown> {
     target: 3,
     opacity: 0.5,
     colormap: "viridis",
+    normalization: "auto",
     result: null,
   };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { keyOf, keyToJson, sameKey, shouldDraw, viewState } from "../src/state";
+import { keyOf, keyToJson, progressToShow, sameKey, shouldDraw, viewState } from "../src/state";
 import type { AttributionResult, ViewKey } from "../src/types";
 
-const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281 };
+const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281, params: {} };
 const modelWith = (values: Record<string, unknown>) => ({ get: (name: string) => values[name] });
 const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): AttributionResult => ({
   seq: 1,
@@ -15,8 +15,23 @@ const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): Attribution
 });
 
 describe("keyOf / sameKey", () => {
-  it("reads the four shared controls", () => {
+  it("reads the four shared controls and method_params", () => {
     expect(keyOf(modelWith({ ...key, opacity: 0.3, colormap: "jet" }))).toEqual(key);
+    const params = { steps: 32, baseline: 0 };
+    expect(keyOf(modelWith({ ...key, method_params: params })).params).toEqual(params);
+    expect(keyOf(modelWith({ ...key, method_params: null })).params).toEqual({});
+  });
+
+  it("compares params by value, ignoring key order; absent params count as {}", () => {
+    const a = { ...key, params: { steps: 32, baseline: 0.5 } };
+    expect(sameKey(a, { ...key, params: { baseline: 0.5, steps: 32 } })).toBe(true);
+    expect(sameKey(a, { ...key, params: { baseline: 0.5, steps: 33 } })).toBe(false);
+    expect(sameKey(a, { ...key, params: { steps: 32 } })).toBe(false);
+    expect(sameKey(a, key)).toBe(false);
+    // A kernel without method parameters sends keys with no `params` at all.
+    const { params: _unused, ...oldKey } = key;
+    expect(sameKey(oldKey, key)).toBe(true);
+    expect(sameKey(oldKey, { ...key, params: null })).toBe(true);
   });
 
   it("compares every field", () => {
@@ -28,9 +43,14 @@ describe("keyOf / sameKey", () => {
     expect(sameKey(key, null)).toBe(false);
   });
 
-  it("writes the key as JSON in a fixed order", () => {
-    const shuffled = { target: 281, method: "gradcam", layer: "layer4", image_index: 0 };
-    expect(keyToJson(shuffled)).toBe('{"image_index":0,"layer":"layer4","method":"gradcam","target":281}');
+  it("writes the key as JSON in a fixed order, params sorted", () => {
+    const shuffled = { params: { steps: 8, baseline: 0 }, target: 281, method: "ig", layer: "layer4", image_index: 0 };
+    expect(keyToJson(shuffled)).toBe(
+      '{"image_index":0,"layer":"layer4","method":"ig","target":281,"params":{"baseline":0,"steps":8}}',
+    );
+    expect(keyToJson({ target: 1, method: "m", layer: "l", image_index: 2 })).toBe(
+      '{"image_index":2,"layer":"l","method":"m","target":1,"params":{}}',
+    );
   });
 });
 
@@ -71,5 +91,31 @@ describe("viewState", () => {
     // An image that could not be loaded: no photo, but the error is shown.
     expect(viewState(false, false, { kind: "error", key }, key)).toBe("error");
     expect(viewState(false, false, { kind: "none" }, key)).toBe("loading");
+  });
+});
+
+describe("progressToShow", () => {
+  const slow = { ...key, method: "ig", params: { steps: 64 } };
+  const progress = { key: { ...slow, params: { steps: 64 } }, done: 12, total: 64 };
+
+  it("shows done/total while busy for the wanted key", () => {
+    expect(progressToShow(progress, slow, "busy")).toEqual({ done: 12, total: 64 });
+  });
+
+  it("hides outside the busy state", () => {
+    for (const state of ["ready", "loading", "error"] as const) expect(progressToShow(progress, slow, state)).toBeNull();
+  });
+
+  it("hides progress of another key (the controls moved on)", () => {
+    expect(progressToShow(progress, { ...slow, params: { steps: 32 } }, "busy")).toBeNull();
+    expect(progressToShow(progress, { ...slow, target: 3 }, "busy")).toBeNull();
+  });
+
+  it("hides when nothing runs or the numbers are unusable; clamps done", () => {
+    expect(progressToShow({}, slow, "busy")).toBeNull();
+    expect(progressToShow(null, slow, "busy")).toBeNull();
+    expect(progressToShow({ ...progress, total: 0 }, slow, "busy")).toBeNull();
+    expect(progressToShow({ ...progress, done: undefined }, slow, "busy")).toBeNull();
+    expect(progressToShow({ ...progress, done: 70 }, slow, "busy")).toEqual({ done: 64, total: 64 });
   });
 });

@@ -1,13 +1,10 @@
 import { DIVERGING_COLORMAPS, SEQUENTIAL_COLORMAPS } from "../colormap";
-import { controlRow, createElement } from "../dom";
-import type { WidgetModel } from "../types";
+import { controlRow, createElement, setOptions } from "../dom";
+import { NORMALIZATIONS, toNormalization } from "../normalize";
+import type { DisplayOptions, WidgetModel } from "../types";
 import type { Subscriptions } from "./subscriptions";
 
-/** How the map is painted; front-end only state. */
-export interface DisplayOptions {
-  opacity: number;
-  colormap: string;
-}
+export type { DisplayOptions };
 
 /** The display controls and a reader for their current values. */
 export interface DisplayControls {
@@ -22,9 +19,10 @@ function toOpacity(value: unknown): number {
 }
 
 /**
- * Opacity slider and colormap <select>. They are front-end only: they start from the model's
- * `opacity`/`colormap`, follow changes made in Python, and call `onChange` to repaint, but they
- * never call model.set or model.save_changes (no message goes to the kernel).
+ * Opacity slider, colormap <select> and normalisation <select>. They are front-end only: they
+ * start from the model's `opacity`/`colormap`/`normalization`, follow changes made in Python,
+ * and call `onChange` to repaint, but they never call model.set or model.save_changes (no
+ * message goes to the kernel). Used by the Explorer and the Compare widget alike.
  */
 export function createDisplayControls(
   doc: Document,
@@ -32,7 +30,11 @@ export function createDisplayControls(
   subs: Subscriptions,
   onChange: () => void,
 ): DisplayControls {
-  const state: DisplayOptions = { opacity: toOpacity(model.get("opacity")), colormap: String(model.get("colormap") ?? "") };
+  const state: DisplayOptions = {
+    opacity: toOpacity(model.get("opacity")),
+    colormap: String(model.get("colormap") ?? ""),
+    normalization: toNormalization(model.get("normalization")),
+  };
 
   const opacity = createElement(doc, "input", {
     className: "xai-opacity",
@@ -53,10 +55,17 @@ export function createDisplayControls(
     colormap.append(optgroup);
   }
 
+  const normalization = createElement(doc, "select", {
+    className: "xai-normalization",
+    attrs: { "aria-label": "normalisation" },
+  });
+  setOptions(normalization, NORMALIZATIONS.map(([mode, text]): [string, string] => [mode, text]), state.normalization);
+
   function show(): void {
     opacity.value = String(state.opacity);
     opacityText.textContent = `${Math.round(state.opacity * 100)}%`;
     colormap.value = state.colormap;
+    normalization.value = state.normalization;
   }
 
   subs.dom(opacity, "input", () => {
@@ -66,6 +75,10 @@ export function createDisplayControls(
   });
   subs.dom(colormap, "change", () => {
     state.colormap = colormap.value;
+    onChange();
+  });
+  subs.dom(normalization, "change", () => {
+    state.normalization = toNormalization(normalization.value);
     onChange();
   });
   subs.model(model, "change:opacity", () => {
@@ -78,11 +91,17 @@ export function createDisplayControls(
     show();
     onChange();
   });
+  subs.model(model, "change:normalization", () => {
+    state.normalization = toNormalization(model.get("normalization"));
+    show();
+    onChange();
+  });
   show();
 
   const element = createElement(doc, "div", { className: "xai-display" }, [
     controlRow(doc, "Opacity", createElement(doc, "div", { className: "xai-inline" }, [opacity, opacityText])),
     controlRow(doc, "Colormap", colormap),
+    controlRow(doc, "Normalisation", normalization),
   ]);
   return { element, current: () => ({ ...state }) };
 }

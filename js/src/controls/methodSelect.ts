@@ -1,8 +1,21 @@
 import { controlRow, createElement, setOptions } from "../dom";
+import { findMethod, paramDefaults, sameParams } from "../params";
 import type { MethodInfo, WidgetModel } from "../types";
-import { setShared, type Subscriptions } from "./subscriptions";
+import type { Subscriptions } from "./subscriptions";
 
-/** Method <select>: shows each method's label, value is its name; sets `method`. */
+/**
+ * Pick a method: set `method` and `method_params` (that method's defaults) together and save
+ * once. Nothing is sent when both already hold those values.
+ */
+export function chooseMethod(model: WidgetModel, name: string): void {
+  const params = paramDefaults(findMethod(model.get("methods"), name));
+  if (model.get("method") === name && sameParams(model.get("method_params"), params)) return;
+  model.set("method", name);
+  model.set("method_params", params);
+  model.save_changes();
+}
+
+/** Method <select>: shows each method's label, value is its name; sets `method` and `method_params`. */
 export function createMethodSelect(doc: Document, model: WidgetModel, subs: Subscriptions): HTMLElement {
   const select = createElement(doc, "select", { className: "xai-method-select", attrs: { "aria-label": "method" } });
 
@@ -11,7 +24,7 @@ export function createMethodSelect(doc: Document, model: WidgetModel, subs: Subs
     setOptions(select, methods.map((m) => [m.name, m.label || m.name]), model.get("method") ?? "");
   }
 
-  subs.dom(select, "change", () => setShared(model, "method", select.value));
+  subs.dom(select, "change", () => chooseMethod(model, select.value));
   subs.model(model, "change:methods", render);
   subs.model(model, "change:method", () => (select.value = model.get("method") ?? ""));
   render();

@@ -18,6 +18,11 @@ export class Subscriptions {
     this.removers.push(() => target.removeEventListener(type, handler));
   }
 
+  /** Run `remove` on dispose (for listeners managed elsewhere). */
+  add(remove: () => void): void {
+    this.removers.push(remove);
+  }
+
   /** Remove every listener added so far. */
   dispose(): void {
     for (const remove of this.removers.splice(0)) remove();

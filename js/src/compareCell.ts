@@ -1,0 +1,72 @@
+import { createElement } from "./dom";
+import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
+import { paintCanvas } from "./paint";
+import type { CompareCell, DisplayOptions, Pixels } from "./types";
+
+/** One cell of the Compare grid: its canvas, title and error text. */
+export interface CellView {
+  element: HTMLButtonElement;
+  /** Show a cell's title and error and prepare its map for the photo (null: no photo yet). */
+  setCell(cell: CompareCell, photo: Pixels | null): void;
+  /** Draw the photo with this cell's map (if any) blended over it. */
+  paint(photo: Pixels, display: DisplayOptions): void;
+  setSelected(selected: boolean): void;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A cell: a button (click = select it) holding `canvas.xai-cell-canvas`, `.xai-cell-title` and
+ * `.xai-cell-error`. Errors replace the map: the photo is drawn alone and the text says why.
+ */
+export function createCellView(doc: Document, index: number, onSelect: (index: number) => void): CellView {
+  const canvas = createElement(doc, "canvas", {
+    className: "xai-cell-canvas",
+    attrs: { "data-draw-count": "0", role: "img" },
+  });
+  const title = createElement(doc, "span", { className: "xai-cell-title" });
+  const error = createElement(doc, "span", { className: "xai-cell-error", attrs: { role: "alert" } });
+  error.hidden = true;
+  const element = createElement(
+    doc,
+    "button",
+    { className: "xai-cell", attrs: { type: "button", "data-index": String(index), "aria-pressed": "false" } },
+    [canvas, title, error],
+  );
+  element.addEventListener("click", () => onSelect(index));
+  let map: PreparedMap | null = null;
+
+  function showError(text: string): void {
+    error.textContent = text;
+    error.hidden = text === "";
+  }
+
+  return {
+    element,
+    setCell(cell, photo) {
+      const text = String(cell?.title ?? "");
+      title.textContent = text;
+      canvas.setAttribute("aria-label", text);
+      map = null;
+      if (cell?.error) return showError(String(cell.error));
+      showError("");
+      if (!photo) return;
+      try {
+        map = prepareMap(cell, photo.width, photo.height);
+      } catch (problem) {
+        showError(`could not draw the map: ${errorMessage(problem)}`);
+      }
+    },
+    paint(photo, display) {
+      const frame = composeFrame(photo, map, display);
+      paintCanvas(canvas, frame.pixels);
+      element.title = frame.note;
+    },
+    setSelected(selected) {
+      element.classList.toggle("selected", selected);
+      element.setAttribute("aria-pressed", String(selected));
+    },
+  };
+}

@@ -1,0 +1,112 @@
+"""The Compare widget: one image under several methods and layers, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+import anywidget
+import ipywidgets
+import traitlets
+from torch import nn
+
+from ..engine import ExplainError, Session, get_method
+from ..engine.inputs import ImageLike, Transform
+from .explorer import Explorer, bundle
+from .serialize import encode_map, encode_png
+
+DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam", "saliency", "gradxinput")
+
+
+class Compare(anywidget.AnyWidget):
+    """A grid of attribution maps of one image: each method × layer once, from one forward.
+
+    Every cell comes from the same engine session, so CAM-family cells reuse one set of
+    activations and gradients. The cells share one opacity, colormap and normalisation, set
+    in the browser. Clicking a cell opens it in the linked :class:`Explorer` (``.explorer``,
+    shown together with the grid by :meth:`view`).
+
+    Args:
+        model, image, labels, transform: as for :class:`Explorer` (one image).
+        methods: method names, one column each (default: a CAM and gradient selection).
+        layers: layer names for the methods that use one (default: the last spatial layer).
+        target: class index (default: top-1).
+        explorer: an Explorer to open clicked cells in (default: a new one on this image).
+    """
+
+    _esm = bundle("compare.js")
+
+    photo = traitlets.Bytes(b"").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    cells = traitlets.List(traitlets.Dict()).tag(sync=True)
+    columns = traitlets.Int(3).tag(sync=True)
+    selected = traitlets.Int(-1).tag(sync=True)
+    opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
+    colormap = traitlets.Unicode("turbo").tag(sync=True)
+    normalization = traitlets.Unicode("auto").tag(sync=True)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        image: ImageLike,
+        *,
+        methods: Sequence[str] = DEFAULT_METHODS,
+        layers: Optional[Sequence[str]] = None,
+        target: Optional[int] = None,
+        labels: Optional[Sequence[str]] = None,
+        transform: Optional[Transform] = None,
+        explorer: Optional[Explorer] = None,
+        opacity: float = 0.5,
+        colormap: str = "turbo",
+        normalization: str = "auto",
+    ) -> None:
+        specs = [get_method(name) for name in methods]
+        self.session = Session(model, image, transform=transform)
+        self.target = self.session.check_target(target)
+        layer_names = [self.session.check_layer(name) for name in (layers or [self.session.default_layer])]
+        requests = [(spec, layer) for spec in specs for layer in (layer_names if spec.uses_layer else [None])]
+        names = list(labels) if labels is not None else []
+        label = names[self.target] if self.target < len(names) else f"class {self.target}"
+        probability = float(self.session.probabilities[self.target])
+        super().__init__(
+            photo=encode_png(self.session.display),
+            title=f"{label} ({probability:.2f})",
+            cells=[self._cell(spec, layer) for spec, layer in requests],
+            columns=min(len(requests), 3 if len(requests) != 4 else 2),
+            opacity=opacity,
+            colormap=colormap,
+            normalization=normalization,
+        )
+        self.explorer = explorer or Explorer(model, image, labels=labels, transform=transform, target=self.target)
+
+    def _cell(self, spec, layer: Optional[str]) -> dict[str, Any]:
+        cell = {"title": spec.label + (f" · {layer}" if layer else ""), "method": spec.name, "layer": layer or ""}
+        cell["target"] = self.target
+        try:
+            attribution = self.session.attribution(spec.name, layer=layer, target=self.target)
+        except ExplainError as err:
+            return {**cell, "error": str(err), "signed": spec.signed}
+        return {**cell, "error": None, "signed": spec.signed, **encode_map(attribution)}
+
+    @traitlets.observe("selected")
+    def _open_selected(self, change: dict) -> None:
+        if not 0 <= change["new"] < len(self.cells):
+            return
+        cell = self.cells[change["new"]]
+        with self.explorer.hold_trait_notifications():
+            self.explorer.method = cell["method"]
+            self.explorer.method_params = {}
+            if cell["layer"]:
+                self.explorer.layer = cell["layer"]
+            self.explorer.target = cell["target"]
+
+    def view(self) -> ipywidgets.VBox:
+        """The grid with its linked Explorer below it."""
+        return ipywidgets.VBox([self, self.explorer])
+
+    def close(self) -> None:
+        """Close the grid and free the engine's tensors."""
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.close()
+        super().close()
