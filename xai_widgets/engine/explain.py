@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -19,17 +19,20 @@ def explain(
     layer: Optional[str] = None,
     target: Optional[int] = None,
     transform: Optional[Transform] = None,
+    **params: Any,
 ) -> torch.Tensor:
     """Return the attribution map of ``image`` for class ``target`` (default: top-1).
 
     The map is a 2-D tensor at the method's native resolution (for Grad-CAM, the layer's
     H×W; for saliency, the input's) on the model's device. ``layer`` defaults to the last
-    layer with a spatial output. The model is left exactly as it was.
+    layer with a spatial output. ``params`` go to the method (for example ``steps=64`` for
+    Integrated Gradients; ``get_method(name).params`` lists them). The model is left exactly
+    as it was.
     """
     spec = get_method(method)
     layer_names = [layer] if (layer is not None and spec.uses_layer) else None
     session = Session(model, image, transform=transform, layer_names=layer_names)
     try:
-        return session.attribution(method, layer=layer, target=target)
+        return session.attribution(method, layer=layer, target=target, **params)
     finally:
         session.close()
