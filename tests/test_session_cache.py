@@ -64,3 +64,35 @@ def test_close_drops_kept_tensors(image):
     session.attribution("gradcam", target=0)
     session.close()
     assert session.logits is None and len(session.attributions) == 0
+
+
+def test_a_layer_sweep_costs_one_backward(image, monkeypatch):
+    session = Session(tiny_cnn(), image)
+    calls = []
+    real_grad = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or real_grad(*a, **k))
+    first = session.attribution("gradcam", layer="features", target=4)  # a class change: partial backward
+    for layer in ("features.3", "features.0", "features.2", "features.4"):  # the user sweeps layers
+        session.attribution("gradcam", layer=layer, target=4)
+    assert len(calls) == 2
+    fresh = Session(tiny_cnn(), image)
+    torch.testing.assert_close(first, fresh.attribution("gradcam", layer="features", target=4))
+    torch.testing.assert_close(
+        session.attribution("gradcam", layer="features.0", target=4),
+        fresh.attribution("gradcam", layer="features.0", target=4),
+    )
+
+
+def test_sweep_equals_one_map_at_a_time(image, monkeypatch):
+    session = Session(tiny_cnn(), image)
+    calls = []
+    real_grad = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or real_grad(*a, **k))
+    maps = session.sweep("gradcam")
+    assert len(calls) == 1  # every layer × top-5 classes from one batched backward
+    top5 = [index for index, _ in session.top_k(5)]
+    assert set(maps) == {(info.name, t) for info in session.layers for t in top5}
+    monkeypatch.undo()
+    for (layer, target), value in maps.items():
+        expected = Session(tiny_cnn(), image).attribution("gradcam", layer=layer, target=target)
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-7)

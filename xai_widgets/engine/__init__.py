@@ -1,5 +1,6 @@
 """The explainer engine: torch only, no widget imports."""
 
+from .batch import grad_cam_batch
 from .errors import ExplainError, ImageError, LayerError, MethodError, ModelOutputError, TargetError
 from .explain import explain
 from .inputs import prepare_image
@@ -19,6 +20,7 @@ __all__ = [
     "TargetError",
     "all_methods",
     "explain",
+    "grad_cam_batch",
     "get_method",
     "prepare_image",
     "register",

@@ -59,7 +59,7 @@ class Session:
         self.display = prepared.display
         self.notes: list[str] = []
         self._activations: dict[str, torch.Tensor] = {}
-        self._gradients: LRUCache[torch.Tensor] = LRUCache(cache_size)
+        self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(8)  # class → {layer: gradient}
         self.attributions: LRUCache[torch.Tensor] = LRUCache(cache_size)
         self._forward(prepared.tensor.to(self.device, model_dtype(model)), layer_names)
 
@@ -128,20 +128,86 @@ class Session:
         return self._activations[self.check_layer(layer)].detach()
 
     def gradient(self, layer: str, target: int) -> torch.Tensor:
-        """d logit[target] / d output of ``layer`` (or of the input for ``INPUT``), cached."""
-        key = (layer, target)
-        cached = self._gradients.get(key)
-        if cached is not None:
-            return cached
-        point = self.input if layer == INPUT else self._activations[self.check_layer(layer)]
+        """d logit[target] / d output of ``layer`` (or of the input for ``INPUT``), cached.
+
+        The first request for a class walks back only as far as ``layer``. A second layer for
+        the same class means the user is sweeping layers: one backward then fills in every
+        layer's gradient for that class, so the rest of the sweep needs no autograd at all.
+        """
+        if layer != INPUT:
+            layer = self.check_layer(layer)
+        known = self._gradients.get(target)
+        if known is None:
+            known = {}
+            self._gradients.put(target, known)
+        if layer not in known:
+            sweep = layer != INPUT and any(name != INPUT for name in known)
+            names = [info.name for info in self.layers if info.name not in known] if sweep else [layer]
+            known.update(self._backward(target, names))
+        return known[layer]
+
+    def _backward(self, target: int, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        points = [self.input if name == INPUT else self._activations[name] for name in names]
         with torch.inference_mode(False), torch.enable_grad():
-            (grad,) = torch.autograd.grad(self.logits[0, target], point, retain_graph=True, allow_unused=True)
-        if grad is None:
-            raise LayerError(
-                f"Layer {layer!r} does not influence the class score; choose a layer closer to the output."
-            )
-        self._gradients.put(key, grad)
-        return grad
+            grads = torch.autograd.grad(self.logits[0, target], points, retain_graph=True, allow_unused=True)
+        found = {}
+        for name, grad in zip(names, grads, strict=True):
+            if grad is None:
+                if len(names) == 1:
+                    raise LayerError(
+                        f"Layer {name!r} does not influence the class score; choose a layer closer to the output."
+                    )
+                continue
+            found[name] = grad
+        return found
+
+    def sweep(
+        self, method: str = "gradcam", layers: Optional[Sequence[str]] = None, targets: Optional[Sequence[int]] = None
+    ) -> dict[tuple[str, int], torch.Tensor]:
+        """Maps for every (layer, class) pair: default every layer × the top-5 classes.
+
+        One batched backward (``is_grads_batched``) serves all classes and layers; each map
+        then costs a re-weighting of kept tensors. This is what a Compare grid over layers
+        and classes needs.
+        """
+        names = [self.check_layer(name) for name in (layers or [info.name for info in self.layers])]
+        classes = [self.check_target(t) for t in (targets or [index for index, _ in self.top_k(5)])]
+        missing = [t for t in classes if not all(n in (self._gradients.get(t) or {}) for n in names)]
+        if missing:
+            self._batched_backward(missing, names)
+        return {(name, t): self.attribution(method, layer=name, target=t) for name in names for t in classes}
+
+    def _batched_backward(self, classes: Sequence[int], names: Sequence[str]) -> None:
+        one_hot = torch.zeros(len(classes), *self.logits.shape, device=self.logits.device, dtype=self.logits.dtype)
+        one_hot[torch.arange(len(classes)), 0, torch.as_tensor(classes)] = 1
+        points = [self._activations[name] for name in names]
+        with torch.inference_mode(False), torch.enable_grad():
+            try:
+                grads = torch.autograd.grad(
+                    self.logits,
+                    points,
+                    grad_outputs=one_hot,
+                    retain_graph=True,
+                    allow_unused=True,
+                    is_grads_batched=True,
+                )
+            except RuntimeError:  # an op without a batched backward rule: one backward per class
+                per_class = [
+                    torch.autograd.grad(self.logits[0, c], points, retain_graph=True, allow_unused=True)
+                    for c in classes
+                ]
+                grads = [
+                    None if per_class[0][i] is None else torch.stack([g[i] for g in per_class])
+                    for i in range(len(points))
+                ]
+        for row, target in enumerate(classes):
+            known = self._gradients.get(target)
+            if known is None:
+                known = {}
+                self._gradients.put(target, known)
+            for name, grad in zip(names, grads, strict=True):
+                if grad is not None:
+                    known.setdefault(name, grad[row])
 
     def attribution(
         self, method: str = "gradcam", layer: Optional[str] = None, target: Optional[int] = None, **params: Any

@@ -17,6 +17,11 @@ def _weighted(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
     return torch.relu(torch.einsum("c,chw->hw", weights, activation))
 
 
+def grad_cam_weights(grad: torch.Tensor) -> torch.Tensor:
+    """Grad-CAM's channel weights: the gradient averaged over space (…×C×H×W → …×C)."""
+    return grad.mean(dim=(-2, -1))
+
+
 def grad_cam(session, layer: str, target: int) -> torch.Tensor:
     """Grad-CAM: ReLU of the activation channels weighted by their mean gradient.
 
@@ -24,7 +29,7 @@ def grad_cam(session, layer: str, target: int) -> torch.Tensor:
     Localization", ICCV 2017.
     """
     activation = session.activation(layer)[0]
-    return _weighted(session.gradient(layer, target)[0].mean(dim=(1, 2)), activation)
+    return _weighted(grad_cam_weights(session.gradient(layer, target)[0]), activation)
 
 
 def grad_cam_plus_plus(session, layer: str, target: int) -> torch.Tensor:
