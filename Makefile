@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUNDLE := xai_widgets/static/explorer.js
 
-.PHONY: lab test test-python test-js test-ui lint js install browser clean
+.PHONY: lab test test-python test-js test-ui lint js install browser clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) js/node_modules xai_widgets/static dist build
+
+## Compare with pytorch-grad-cam, torchcam and Captum; prints a table, writes benchmarks/results/latest.json.
+bench: install
+	$(PY) -m benchmarks.run

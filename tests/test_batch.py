@@ -25,3 +25,33 @@ def test_batch_with_given_classes_and_default_layer():
         expected = Session(model, image).attribution("gradcam", target=target)
         torch.testing.assert_close(cam, expected, rtol=1e-5, atol=1e-7)
     assert not any(module._forward_hooks for module in model.modules())
+
+
+def test_no_graph_is_kept_below_the_layer():
+    model = tiny_cnn()
+    seen = []
+    model.features[0].register_forward_hook(lambda _m, _i, out: seen.append(out.requires_grad))
+    grad_cam_batch(model, torch.stack([random_image(0), random_image(1)]), layer="features.3")
+    assert seen == [False, False]  # the call-count probe and the chunk: neither recorded a graph
+    assert torch.is_grad_enabled()  # and the caller's grad mode is back
+
+
+def test_a_reused_module_is_explained_at_its_last_call():
+    from torch import nn
+
+    class Reuse(nn.Module):  # one ReLU module used twice, like EfficientNet-Lite's stem and head
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem, self.head, self.act = nn.Conv2d(3, 4, 3), nn.Conv2d(4, 6, 3), nn.ReLU()
+            self.fc = nn.Linear(6, 5)
+
+        def forward(self, x):
+            return self.fc(self.act(self.head(self.act(self.stem(x)))).mean(dim=(2, 3)))
+
+    torch.manual_seed(0)
+    model = Reuse().eval()
+    images = torch.stack([random_image(0), random_image(1)])
+    maps = grad_cam_batch(model, images, layer="act", targets=2)
+    assert maps.shape == (2, 28, 28)
+    for image, cam in zip(images, maps, strict=True):
+        torch.testing.assert_close(cam, Session(model, image).attribution("gradcam", layer="act", target=2))

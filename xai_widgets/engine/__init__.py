@@ -1,7 +1,15 @@
 """The explainer engine: torch only, no widget imports."""
 
 from .batch import grad_cam_batch
-from .errors import ExplainError, ImageError, LayerError, MethodError, ModelOutputError, TargetError
+from .errors import (
+    ExplainError,
+    ImageError,
+    LayerError,
+    MethodError,
+    ModelCallError,
+    ModelOutputError,
+    TargetError,
+)
 from .explain import explain
 from .inputs import prepare_image
 from .methods import Method, all_methods, get_method, register
@@ -15,6 +23,7 @@ __all__ = [
     "LayerInfo",
     "Method",
     "MethodError",
+    "ModelCallError",
     "ModelOutputError",
     "Session",
     "TargetError",

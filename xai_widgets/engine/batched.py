@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .model_state import evaluation_mode
-from .outputs import select_logits
+from .outputs import OutputChoice, select_logits
 from .progress import report
 
 ContextFactory = Callable[[nn.Module], AbstractContextManager]
@@ -24,31 +24,35 @@ def input_gradients(
     *,
     batch_size: int = 32,
     context: Optional[ContextFactory] = None,
+    output: OutputChoice = None,
 ) -> torch.Tensor:
     """d logit[target] / d input for each of ``inputs`` (N×C×H×W), in chunks of ``batch_size``.
 
     The model runs in eval mode (so samples are independent and the sum of their logits
     separates), its flags are restored after, and no gradient reaches its parameters.
-    ``context(model)`` may wrap the forwards (guided backprop's ReLU rule, for example).
+    ``context(model)`` may wrap the forwards (guided backprop's ReLU rule, for example);
+    ``output`` picks the class scores in the model's output (see ``find_logits``).
     """
     grads = []
     wrap = context(model) if context is not None else contextlib.nullcontext()
     with torch.inference_mode(False), torch.enable_grad(), evaluation_mode(model), wrap:
         for chunk in inputs.split(batch_size):
             chunk = chunk.detach().clone().requires_grad_(True)
-            logits = select_logits(model(chunk))
+            logits = select_logits(model(chunk), output)
             (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
             grads.append(grad)
             report(sum(len(g) for g in grads), len(inputs))
     return torch.cat(grads)
 
 
-def class_scores(model: nn.Module, inputs: torch.Tensor, target: int, *, batch_size: int = 64) -> torch.Tensor:
+def class_scores(
+    model: nn.Module, inputs: torch.Tensor, target: int, *, batch_size: int = 64, output: OutputChoice = None
+) -> torch.Tensor:
     """logit[target] of each of ``inputs`` with no autograd graph, in chunks."""
     scores = []
     with torch.inference_mode(), evaluation_mode(model):
         for chunk in inputs.split(batch_size):
-            scores.append(select_logits(model(chunk))[:, target].float())
+            scores.append(select_logits(model(chunk), output)[:, target].float())
             report(sum(len(s) for s in scores), len(inputs))
     return torch.cat(scores)
 
@@ -62,6 +66,7 @@ def layer_swap_scores(
     *,
     call_index: int = -1,
     batch_size: int = 64,
+    output: OutputChoice = None,
 ) -> torch.Tensor:
     """logit[target] when ``layer``'s output is replaced by each of ``replacements`` (N×C×H×W).
 
@@ -74,7 +79,7 @@ def layer_swap_scores(
     module = model.get_submodule(layer)
     scores = []
     with torch.inference_mode(), evaluation_mode(model):
-        calls = _count_calls(model, module, x)
+        calls = count_calls(model, module, x)
         wanted = calls + call_index if call_index < 0 else call_index
         for chunk in replacements.split(batch_size):
             seen = [0]
@@ -85,7 +90,7 @@ def layer_swap_scores(
 
             handle = module.register_forward_hook(swap)
             try:
-                logits = _tail_logits(model, x, len(chunk), seen)
+                logits = _tail_logits(model, x, len(chunk), seen, output)
             finally:
                 handle.remove()
             scores.append(logits[:, target].float())
@@ -93,7 +98,8 @@ def layer_swap_scores(
     return torch.cat(scores)
 
 
-def _count_calls(model: nn.Module, module: nn.Module, x: torch.Tensor) -> int:
+def count_calls(model: nn.Module, module: nn.Module, x: torch.Tensor) -> int:
+    """How many times ``module`` runs in one forward of ``model`` on ``x``."""
     count = [0]
     handle = module.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
     try:
@@ -103,12 +109,12 @@ def _count_calls(model: nn.Module, module: nn.Module, x: torch.Tensor) -> int:
     return count[0]
 
 
-def _tail_logits(model: nn.Module, x: torch.Tensor, size: int, seen: list) -> torch.Tensor:
+def _tail_logits(model: nn.Module, x: torch.Tensor, size: int, seen: list, output: OutputChoice) -> torch.Tensor:
     try:
-        logits = select_logits(model(x))
+        logits = select_logits(model(x), output)
         if logits.shape[0] == size:
             return logits
     except RuntimeError:
         pass
     seen[0] = 0
-    return select_logits(model(x.expand(size, *x.shape[1:])))
+    return select_logits(model(x.expand(size, *x.shape[1:])), output)

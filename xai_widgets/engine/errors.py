@@ -25,3 +25,7 @@ class MethodError(ExplainError):
 
 class ModelOutputError(ExplainError):
     """The model's output holds no class scores the engine can use."""
+
+
+class ModelCallError(ExplainError, RuntimeError):
+    """The model itself raised on the prepared input (a RuntimeError too, for older callers)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 
 from .inputs import ImageLike, Transform
 from .methods import get_method
+from .outputs import OutputChoice
 from .session import Session
 
 
@@ -19,6 +21,7 @@ def explain(
     layer: Optional[str] = None,
     target: Optional[int] = None,
     transform: Optional[Transform] = None,
+    output: OutputChoice = None,
     **params: Any,
 ) -> torch.Tensor:
     """Return the attribution map of ``image`` for class ``target`` (default: top-1).
@@ -26,12 +29,16 @@ def explain(
     The map is a 2-D tensor at the method's native resolution (for Grad-CAM, the layer's
     H×W; for saliency, the input's) on the model's device. ``layer`` defaults to the last
     layer with a spatial output. ``params`` go to the method (for example ``steps=64`` for
-    Integrated Gradients; ``get_method(name).params`` lists them). The model is left exactly
-    as it was.
+    Integrated Gradients; ``get_method(name).params`` lists them). ``output`` picks the class
+    scores in a model that returns a tuple, dict or object (see ``Session``). Each of the
+    session's notes (image rescaled, first output tensor used, ...) is issued as a
+    ``UserWarning``. The model is left exactly as it was.
     """
     spec = get_method(method)
     layer_names = [layer] if (layer is not None and spec.uses_layer) else None
-    session = Session(model, image, transform=transform, layer_names=layer_names)
+    session = Session(model, image, transform=transform, layer_names=layer_names, output=output)
+    for note in session.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
     try:
         return session.attribution(method, layer=layer, target=target, **params)
     finally:

@@ -27,6 +27,32 @@ def model_dtype(model: nn.Module) -> torch.dtype:
     return torch.float32
 
 
+def is_scripted(model: nn.Module) -> bool:
+    """A TorchScript model (``torch.jit.script`` or ``trace``): its forward runs no Python hooks."""
+    return isinstance(model, torch.jit.ScriptModule)
+
+
+SCRIPTED = (
+    "TorchScript models do not run forward hooks, so no layer can be explained; pass the original nn.Module "
+    "(before torch.jit.script/trace) for layer methods, or use an input method such as 'saliency'."
+)
+
+
+def unwrap_compiled(model: nn.Module) -> tuple[nn.Module, Optional[str]]:
+    """The module inside a ``torch.compile`` wrapper, with a note; other models as they are.
+
+    Layer outputs can only be recorded and differentiated in eager mode, so a compiled model
+    is explained through its original module: same weights, same maps, no compilation.
+    """
+    original = getattr(model, "_orig_mod", None)
+    if type(model).__name__ == "OptimizedModule" and isinstance(original, nn.Module):
+        return original, (
+            "The model was compiled with torch.compile; it is explained through its original module "
+            "(model._orig_mod, same weights) run eagerly, because layer hooks and gradients need eager mode."
+        )
+    return model, None
+
+
 @contextlib.contextmanager
 def evaluation_mode(model: nn.Module) -> Iterator[bool]:
     """Switch ``model`` to eval mode; restore every module's own flag afterwards.

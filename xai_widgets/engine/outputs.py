@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Optional
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Optional, Union
 
 import torch
 
 from .errors import ModelOutputError
 
+OutputChoice = Union[None, int, str, Callable[[Any], Any]]
+"""Which part of a model's output holds the class scores: an index, a key, or a function of the output."""
 
-def select_logits(output: Any) -> torch.Tensor:
-    """Return the N×K class scores: the tensor itself, ``.logits``, or the first tensor inside."""
-    found = _first_tensor(output)
-    if found is None:
+
+def select_logits(output: Any, choice: OutputChoice = None) -> torch.Tensor:
+    """Return the N×K class scores of ``output`` (see :func:`find_logits`)."""
+    return find_logits(output, choice)[0]
+
+
+def find_logits(output: Any, choice: OutputChoice = None) -> tuple[torch.Tensor, Optional[str]]:
+    """The N×K class scores and a note saying how they were found (``None`` when obvious).
+
+    ``choice`` picks them: an int index (tuple/list), a key (dict, or an attribute name), or
+    a callable on the output. Without it: the tensor itself, ``.logits`` / ``["logits"]``, or
+    else the first tensor inside (with a note naming it and how to choose another).
+    """
+    candidates = list(_tensors(output))
+    if choice is not None:
+        found, where, note = _chosen(output, choice), f"output={_describe(choice)}", None
+    elif isinstance(output, torch.Tensor):
+        found, where, note = output, "output", None
+    elif candidates:
+        where, found = candidates[0]
+        note = None
+        if not where.endswith("logits") and not where.endswith("'logits']"):
+            note = (
+                f"The model returned a {type(output).__name__}; its first tensor, out{where} "
+                f"(shape {tuple(found.shape)}), was used as the class scores. "
+                "Pass output=<index, key or function> to choose another."
+            )
+    else:
         raise ModelOutputError(
             f"The model returned {type(output).__name__} with no tensor of class scores; "
             "wrap it so that forward returns an N×K tensor of logits."
@@ -21,29 +47,65 @@ def select_logits(output: Any) -> torch.Tensor:
     if found.dim() == 1:
         found = found.unsqueeze(0)
     if found.dim() != 2:
+        raise ModelOutputError(_shape_message(where, found, candidates))
+    return found, note
+
+
+def _chosen(output: Any, choice: OutputChoice) -> torch.Tensor:
+    try:
+        if callable(choice):
+            found = choice(output)
+        elif isinstance(choice, str) and not isinstance(output, Mapping):
+            found = getattr(output, choice)
+        else:
+            found = output[choice]
+    except (IndexError, KeyError, TypeError, AttributeError) as err:
+        options = ", ".join(f"out{where} (shape {tuple(t.shape)})" for where, t in _tensors(output)) or "none"
         raise ModelOutputError(
-            f"The model's output has shape {tuple(found.shape)}, not N×K class scores; "
-            "wrap it so that forward returns logits (for example, pool spatial outputs)."
+            f"output={_describe(choice)} selects nothing in the model's {type(output).__name__} ({err!r}); "
+            f"its tensors are: {options}. Pass output= one of those indices or keys, or a function."
+        ) from None
+    if not isinstance(found, torch.Tensor):
+        raise ModelOutputError(
+            f"output={_describe(choice)} gave a {type(found).__name__}, not a tensor; "
+            "choose an index, key or function that gives the N×K class scores."
         )
     return found
 
 
-def _first_tensor(output: Any) -> Optional[torch.Tensor]:
-    if isinstance(output, torch.Tensor):
-        return output
-    logits = getattr(output, "logits", None)
-    if isinstance(logits, torch.Tensor):
-        return logits
-    if isinstance(output, Mapping):
-        if isinstance(output.get("logits"), torch.Tensor):
-            return output["logits"]
-        values = list(output.values())
-    elif isinstance(output, Sequence) and not isinstance(output, (str, bytes)):
-        values = list(output)
+def _shape_message(where: str, found: torch.Tensor, candidates: list[tuple[str, torch.Tensor]]) -> str:
+    name = where if where.startswith("output") else f"out{where}"
+    others = [(w, t) for w, t in candidates if t.dim() in (1, 2) and t is not found]
+    if others:
+        hint = f"pass output={_as_choice(others[0][0])} to use out{others[0][0]} (shape {tuple(others[0][1].shape)})"
     else:
-        return None
-    for value in values:
-        found = _first_tensor(value)
-        if found is not None:
-            return found
-    return None
+        hint = "wrap the model so that forward returns logits (for example, pool spatial outputs)"
+    return f"The model's {name} has shape {tuple(found.shape)}, not N×K class scores; {hint}."
+
+
+def _tensors(output: Any, where: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor inside ``output`` with its path (``[0]``, ``['key']``, ``.logits``), logits first."""
+    if isinstance(output, torch.Tensor):
+        yield where, output
+        return
+    logits = getattr(output, "logits", None)
+    if isinstance(logits, torch.Tensor) and not isinstance(output, Mapping):
+        yield f"{where}.logits", logits
+    if isinstance(output, Mapping):
+        keys = sorted(output, key=lambda k: k != "logits")
+        for key in keys:
+            yield from _tensors(output[key], f"{where}[{key!r}]")
+    elif isinstance(output, Sequence) and not isinstance(output, (str, bytes)):
+        for index, value in enumerate(output):
+            yield from _tensors(value, f"{where}[{index}]")
+
+
+def _as_choice(where: str) -> str:
+    """The ``output=`` argument that selects the tensor at path ``where``."""
+    if where.count("[") == 1 and where.startswith("[") and where.endswith("]"):
+        return where[1:-1]
+    return f"lambda out: out{where}"
+
+
+def _describe(choice: OutputChoice) -> str:
+    return getattr(choice, "__name__", None) or repr(choice) if callable(choice) else repr(choice)

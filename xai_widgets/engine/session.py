@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -10,10 +12,19 @@ import torch
 from torch import nn
 
 from .cache import LRUCache
-from .errors import LayerError, TargetError
+from .errors import ExplainError, LayerError, ModelCallError, TargetError
 from .inputs import ImageLike, Transform, prepare_image
-from .model_state import evaluation_mode, forward_hooks, model_device, model_dtype, unknown_layer_message
-from .outputs import select_logits
+from .model_state import (
+    SCRIPTED,
+    evaluation_mode,
+    forward_hooks,
+    is_scripted,
+    model_device,
+    model_dtype,
+    unknown_layer_message,
+    unwrap_compiled,
+)
+from .outputs import OutputChoice, find_logits
 
 INPUT = "input"
 """The pseudo-layer name for gradients with respect to the input pixels."""
@@ -40,7 +51,15 @@ class Session:
     back as far as the chosen layer, and are cached, as are finished attributions. The model
     comes back as it was: hooks removed, training flags, ``requires_grad`` and ``.grad``
     untouched (gradients never accumulate into parameters).
+
+    ``output`` picks the class scores when the model returns more than a tensor (an index,
+    a key or a function of the output; default: ``.logits`` or the first tensor). Whatever
+    the engine changed on the way (image rescaled or downscaled, first output tensor used,
+    training mode, compiled or scripted model, dtype) is described in ``notes``.
     """
+
+    GRADIENT_CLASSES = 3
+    """How many classes' gradients a session keeps."""
 
     def __init__(
         self,
@@ -50,24 +69,33 @@ class Session:
         transform: Optional[Transform] = None,
         layer_names: Optional[Sequence[str]] = None,
         cache_size: int = 64,
+        output: OutputChoice = None,
     ) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
+            raise TypeError(
+                f"model must be a torch.nn.Module, not {type(model).__name__}; wrap a plain function in an nn.Module."
+            )
+        model, compiled_note = unwrap_compiled(model)
         self.model = model
+        self.output = output
         self.device = model_device(model)
         prepared = prepare_image(image, transform)
         self.display = prepared.display
-        self.notes: list[str] = []
+        self.notes: list[str] = list(prepared.notes) + ([compiled_note] if compiled_note else [])
+        dtype = model_dtype(model)
+        if prepared.tensor.dtype != dtype:
+            self.notes.append(f"The {prepared.tensor.dtype} input was converted to the model's dtype, {dtype}.")
         self._activations: dict[str, torch.Tensor] = {}
-        self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(8)  # class → {layer: gradient}
+        # class → {layer: gradient}; a class swept over every layer costs about as much
+        # memory as the activations, so only the most recent few are kept
+        self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
         self.attributions: LRUCache[torch.Tensor] = LRUCache(cache_size)
-        self._forward(prepared.tensor.to(self.device, model_dtype(model)), layer_names)
+        self._forward(prepared.tensor.to(self.device, dtype), layer_names)
 
     def _record(self, name: str, output: torch.Tensor) -> Optional[torch.Tensor]:
         if not _is_spatial(output):
             return None
-        self._activations.pop(name, None)  # a reused module: keep its last call, in call order
-        self._activations[name] = output
+        self._calls.append((name, output))  # a reused module: the last call that matters is kept
         # Later in-place ops (ReLU(inplace=True), `out += identity`) act on a copy, so the
         # recorded tensor keeps its values and stays a valid point to differentiate at.
         return output.clone()
@@ -75,15 +103,60 @@ class Session:
     def _forward(self, tensor: torch.Tensor, layer_names: Optional[Sequence[str]]) -> None:
         with torch.inference_mode(False), torch.enable_grad():
             self.input = tensor.clone().requires_grad_(True)
-            with evaluation_mode(self.model) as was_training, forward_hooks(self.model, self._record, layer_names):
-                output = self.model(self.input)
-            self.logits = select_logits(output)
+            self._calls: list[tuple[str, torch.Tensor]] = []
+            scripted = is_scripted(self.model)
+            hooks = contextlib.nullcontext() if scripted else forward_hooks(self.model, self._record, layer_names)
+            with evaluation_mode(self.model) as was_training, hooks:
+                output = self._call(self.input)
+            self.logits, note = find_logits(output, self.output)
+        if scripted:
+            self.notes.append(SCRIPTED)
+        if note:
+            self.notes.append(note)
         if was_training:
             self.notes.append(
                 "The model was in training mode; it was explained in eval mode and left in training mode."
             )
-        self.layers = [LayerInfo(name, tuple(t.shape[1:])) for name, t in self._activations.items()]
+        self._keep_influencing()
+        self.layers = [LayerInfo(name, tuple(self._activations[name].shape[1:])) for name in self._influencing]
         self.probabilities = torch.softmax(self.logits.detach()[0].float(), dim=0)
+
+    def _call(self, tensor: torch.Tensor) -> Any:
+        try:
+            return self.model(tensor)
+        except ExplainError:
+            raise
+        except Exception as err:
+            first_line = (str(err).strip().splitlines() or [""])[0][:300].rstrip(".")
+            raise ModelCallError(
+                f"The model raised {type(err).__name__} on the input of shape {tuple(tensor.shape)} "
+                f"({tensor.dtype}): {first_line}. Check that the image matches what the model expects "
+                "(channels, size, normalisation): pass transform=... to prepare it."
+            ) from err
+
+    def _keep_influencing(self) -> None:
+        """List each layer at its last call the class scores depend on, in call order.
+
+        A layer only on another output's branch stays recorded (asking for it gives a clear
+        error) but is not listed in ``layers`` nor chosen by default.
+        """
+        reached, stack = set(), [self.logits.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node is None or node in reached:
+                continue
+            reached.add(node)
+            stack.extend(parent for parent, _ in node.next_functions)
+        unused: dict[str, torch.Tensor] = {}
+        for name, output in self._calls:
+            if output.grad_fn in reached:
+                self._activations.pop(name, None)  # re-insert: the order is that of the kept calls
+                self._activations[name] = output
+            else:
+                unused[name] = output
+        self._influencing = list(self._activations)
+        self._activations.update((name, t) for name, t in unused.items() if name not in self._activations)
+        self._calls = []
 
     @property
     def num_classes(self) -> int:
@@ -93,11 +166,22 @@ class Session:
     def default_layer(self) -> str:
         """The last layer with a spatial output: the usual choice for Grad-CAM."""
         if not self.layers:
-            raise LayerError(
-                "The model has no layer with a spatial (N×C×H×W) output, so CAM methods cannot run; "
-                "use a gradient method such as 'saliency'."
-            )
+            raise LayerError(self._no_layer_message())
         return self.layers[-1].name
+
+    def _no_layer_message(self) -> str:
+        if is_scripted(self.model):
+            return SCRIPTED
+        size = tuple(self.input.shape[-2:])
+        if size[0] * size[1] <= 4:
+            return (
+                f"The model input is only {size[0]}×{size[1]} pixels, so no layer has a spatial output for layer "
+                "methods; resize the image (pass transform=..., e.g. Resize(224)) or use 'saliency'."
+            )
+        return (
+            "The model has no layer with a spatial (N×C×H×W) output, so layer methods (CAMs) cannot run; "
+            "use an input method such as 'saliency'."
+        )
 
     def top_k(self, k: int = 5) -> list[tuple[int, float]]:
         """The ``k`` most probable classes as (index, probability), best first."""
@@ -108,20 +192,45 @@ class Session:
         """Validate a class index; ``None`` means the top-1 class."""
         if target is None:
             return self.top_k(1)[0][0]
-        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < self.num_classes:
+        last = self.num_classes - 1
+        try:
+            if isinstance(target, bool):
+                raise TypeError
+            index = operator.index(target)
+        except TypeError:
             raise TargetError(
-                f"Class {target!r} is out of range: the model scores {self.num_classes} classes, "
-                f"so pick an index from 0 to {self.num_classes - 1}."
+                f"Class {target!r} ({type(target).__name__}) is not an integer; pass an int class index "
+                f"from 0 to {last} (Session.top_k() lists the likeliest)."
+            ) from None
+        if not 0 <= index <= last:
+            hint = " (negative indices do not count from the end)" if index < 0 else ""
+            raise TargetError(
+                f"Class {index} is out of range{hint}: the model scores {self.num_classes} classes, "
+                f"so pick an index from 0 to {last}."
             )
-        return target
+        return index
 
     def check_layer(self, layer: Optional[str]) -> str:
         """Validate a layer name; ``None`` means the default (last spatial) layer."""
         if layer is None:
             return self.default_layer
         if layer not in self._activations:
-            raise LayerError(unknown_layer_message(layer, [info.name for info in self.layers]))
+            raise LayerError(self._layer_message(layer))
         return layer
+
+    def _layer_message(self, layer: str) -> str:
+        if is_scripted(self.model):
+            return SCRIPTED
+        names = [info.name for info in self.layers]
+        example = f", e.g. {names[-1]!r}" if names else " (none here: use an input method such as 'saliency')"
+        if isinstance(layer, str) and layer in dict(self.model.named_modules()):
+            return (
+                f"Layer {layer!r} has no spatial (N×C×H×W) output in this forward, so layer methods cannot use it; "
+                f"pick one of Session.layers{example}."
+            )
+        if not names:
+            return self._no_layer_message()
+        return unknown_layer_message(str(layer), names)
 
     def activation(self, layer: str) -> torch.Tensor:
         """The recorded output of ``layer`` (1×C×H×W, detached, on the model's device)."""
@@ -173,11 +282,17 @@ class Session:
         names = [self.check_layer(name) for name in (layers or [info.name for info in self.layers])]
         classes = [self.check_target(t) for t in (targets or [index for index, _ in self.top_k(5)])]
         missing = [t for t in classes if not all(n in (self._gradients.get(t) or {}) for n in names)]
-        if missing:
-            self._batched_backward(missing, names)
-        return {(name, t): self.attribution(method, layer=name, target=t) for name in names for t in classes}
+        computed = self._batched_backward(missing, names) if missing else {}
+        maps = {}
+        for target in classes:
+            if target in computed:  # cached just before use: the class cache is small
+                known = self._gradients.get(target) or {}
+                self._gradients.put(target, {**computed[target], **known})
+            for name in names:
+                maps[(name, target)] = self.attribution(method, layer=name, target=target)
+        return maps
 
-    def _batched_backward(self, classes: Sequence[int], names: Sequence[str]) -> None:
+    def _batched_backward(self, classes: Sequence[int], names: Sequence[str]) -> dict[int, dict[str, torch.Tensor]]:
         one_hot = torch.zeros(len(classes), *self.logits.shape, device=self.logits.device, dtype=self.logits.dtype)
         one_hot[torch.arange(len(classes)), 0, torch.as_tensor(classes)] = 1
         points = [self._activations[name] for name in names]
@@ -200,14 +315,10 @@ class Session:
                     None if per_class[0][i] is None else torch.stack([g[i] for g in per_class])
                     for i in range(len(points))
                 ]
-        for row, target in enumerate(classes):
-            known = self._gradients.get(target)
-            if known is None:
-                known = {}
-                self._gradients.put(target, known)
-            for name, grad in zip(names, grads, strict=True):
-                if grad is not None:
-                    known.setdefault(name, grad[row])
+        return {
+            target: {name: grad[row] for name, grad in zip(names, grads, strict=True) if grad is not None}
+            for row, target in enumerate(classes)
+        }
 
     def attribution(
         self, method: str = "gradcam", layer: Optional[str] = None, target: Optional[int] = None, **params: Any
@@ -225,6 +336,12 @@ class Session:
             cached = spec.compute(self, layer, target, **values).detach()
             self.attributions.put(key, cached)
         return cached
+
+    def clear_caches(self, gradients: bool = True) -> None:
+        """Forget finished maps (and, by default, gradients): the next request recomputes them."""
+        self.attributions.clear()
+        if gradients:
+            self._gradients.clear()
 
     def close(self) -> None:
         """Drop the graph and every kept tensor so their memory can be freed."""

@@ -15,6 +15,7 @@ from torch import nn
 from ..engine import ExplainError, Session, all_methods, get_method
 from ..engine.cache import LRUCache
 from ..engine.inputs import Transform
+from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
 from .images import named_images
 from .jobs import LatestWins
@@ -53,7 +54,13 @@ class Explorer(anywidget.AnyWidget):
         layer, method, target: initial choices (default: last spatial layer, Grad-CAM, top-1).
         opacity, colormap, normalization: initial look of the overlay.
         top_k: how many of the best classes to list.
+        output: which part of the model's output holds the class scores when it returns a
+            tuple, dict or object: an index, a key or a function (default: ``.logits`` or
+            the first tensor; see ``Session``).
     """
+
+    SESSIONS = 2
+    """How many images keep their engine session (graph, activations, gradients) at once."""
 
     _esm = bundle("explorer.js")
 
@@ -90,14 +97,20 @@ class Explorer(anywidget.AnyWidget):
         colormap: str = "turbo",
         normalization: str = "auto",
         top_k: int = 5,
+        output: OutputChoice = None,
     ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"model must be a torch.nn.Module, not {type(model).__name__}; wrap a plain function in an nn.Module."
+            )
         get_method(method)  # fail early, with the list of methods
         names, self._images = named_images(images)
         self.model = model
         self.transform = transform
+        self.output = output
         self.top_k = top_k
         self._class_names = list(labels) if labels is not None else None
-        self._sessions: LRUCache[Session] = LRUCache(4)
+        self._sessions: LRUCache[Session] = LRUCache(self.SESSIONS)
         self._jobs = LatestWins()
         self._seq = 0
         self._error: Optional[str] = None  # why the current image could not be loaded
@@ -119,7 +132,7 @@ class Explorer(anywidget.AnyWidget):
         """The engine session of the current image (one forward per image, kept in an LRU)."""
         session = self._sessions.get(self.image_index)
         if session is None:
-            session = Session(self.model, self._images[self.image_index], transform=self.transform)
+            session = Session(self.model, self._images[self.image_index], transform=self.transform, output=self.output)
             self._sessions.put(self.image_index, session)
         return session
 
@@ -144,9 +157,11 @@ class Explorer(anywidget.AnyWidget):
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
             self.target = target if target is not None else self.top_classes[0]["index"]
-        except ExplainError as err:
+        except Exception as err:  # the widget must stay usable: the message goes to `result.error`
+            if not isinstance(err, ExplainError):
+                log.exception("loading the image failed")
             self.photo, self.top_classes = b"", []
-            self._error = str(err)
+            self._error = str(err) if isinstance(err, ExplainError) else f"{type(err).__name__}: {err}"
         else:
             self._error = None
         finally:
@@ -178,7 +193,7 @@ class Explorer(anywidget.AnyWidget):
             return  # already shown, or on its way
         self._requested = key
         generation = self._jobs.new_request()
-        job = self._job(key)
+        job = self._job(key, generation)
         slow = _is_slow(self.method)
         if not slow and self._jobs.run_inline(job, generation):
             return
@@ -188,17 +203,19 @@ class Explorer(anywidget.AnyWidget):
     def _report(self, key: dict, done: int, total: int) -> None:
         self.progress = {"key": key, "done": done, "total": total}
 
-    def _job(self, key: dict[str, Any]) -> Callable[[Callable[[], bool]], None]:
+    def _job(self, key: dict[str, Any], generation: int) -> Callable[[Callable[[], bool]], None]:
         def run(still_wanted: Callable[[], bool]) -> None:
             try:
                 fields = self._compute(key)
             finally:
-                if still_wanted() and self.progress:
-                    self.progress = {}
-            if still_wanted():
-                self._publish(key, **fields)
+                self._jobs.deliver(generation, self._clear_progress)
+            self._jobs.deliver(generation, lambda: self._publish(key, **fields))
 
         return run
+
+    def _clear_progress(self) -> None:
+        if self.progress:
+            self.progress = {}
 
     def _compute(self, key: dict[str, Any]) -> dict[str, Any]:
         if self._error:

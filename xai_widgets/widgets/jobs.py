@@ -2,7 +2,10 @@
 
 The newest request wins. Every request gets a generation number; a slow job checks it at
 each progress report (between two batches) and stops as soon as a newer request exists, and
-a result is only published while its request is still the newest.
+a result is only published while its request is still the newest: ``deliver`` checks and
+publishes under the same lock that ``new_request`` takes, so no result of an older request
+can be published once a newer request exists (a check followed by a separate publish could
+interleave with a control change on the kernel's main thread).
 """
 
 from __future__ import annotations
@@ -23,17 +26,27 @@ class LatestWins:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one engine call at a time
+        self._gate = threading.RLock()  # a generation bump and a delivery never interleave
         self._generation = 0
         self._executor: Optional[ThreadPoolExecutor] = None
         self._pending: list[Future] = []
 
     def new_request(self) -> int:
-        """Start a request: everything older becomes stale."""
-        self._generation += 1
-        return self._generation
+        """Start a request: everything older becomes stale (and can no longer be delivered)."""
+        with self._gate:
+            self._generation += 1
+            return self._generation
 
     def is_current(self, generation: int) -> bool:
         return generation == self._generation
+
+    def deliver(self, generation: int, action: Callable[[], None]) -> bool:
+        """Run ``action`` (publish a result) only if ``generation`` is still the newest request."""
+        with self._gate:
+            if generation != self._generation:
+                return False
+            action()
+            return True
 
     def run_inline(self, job: Job, generation: int) -> bool:
         """Run ``job`` now if the engine is free; return False if a slow job holds it."""

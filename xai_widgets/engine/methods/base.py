@@ -15,7 +15,11 @@ Compute = Callable[..., torch.Tensor]
 
 @dataclass(frozen=True)
 class Param:
-    """A method parameter the widget shows as a control (a slider, or a select for choices)."""
+    """A method parameter the widget shows as a control (a slider, or a select for choices).
+
+    ``minimum``/``maximum`` bound the slider; ``at_least`` is the smallest value the method
+    can run with (checked on every call; values beyond the slider are allowed).
+    """
 
     name: str
     label: str
@@ -24,6 +28,7 @@ class Param:
     maximum: Optional[float] = None
     step: Optional[float] = None
     choices: tuple = ()
+    at_least: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -49,22 +54,32 @@ class Method:
         """Every parameter's value: from ``values`` when given (cast to the default's type), else the default."""
         unknown = sorted(set(values) - {param.name for param in self.params})
         if unknown:
-            known = ", ".join(param.name for param in self.params) or "none"
-            raise MethodError(f"{self.label} has no parameter {unknown[0]!r}; its parameters: {known}.")
-        resolved = {}
-        for param in self.params:
-            value = values.get(param.name, param.default)
-            try:
-                resolved[param.name] = type(param.default)(value)
-            except (TypeError, ValueError):
-                raise MethodError(
-                    f"Parameter {param.name!r} of {self.label} must be a {type(param.default).__name__}, got {value!r}."
-                ) from None
-            if param.choices and resolved[param.name] not in param.choices:
-                raise MethodError(
-                    f"Parameter {param.name!r} of {self.label} must be one of {', '.join(param.choices)}."
-                )
-        return resolved
+            known = ", ".join(param.name for param in self.params)
+            fix = f"use one of its parameters: {known}" if known else "it takes none, so remove it"
+            raise MethodError(f"{self.label} has no parameter {unknown[0]!r}; {fix}.")
+        return {param.name: self._checked(param, values.get(param.name, param.default)) for param in self.params}
+
+    def _checked(self, param: Param, value: Any) -> Any:
+        kind = type(param.default)
+        name = f"Parameter {param.name!r} of {self.label}"
+        article = "an" if kind.__name__[0] in "aeiou" else "a"
+        try:
+            if isinstance(value, bool) and kind is not bool:
+                raise TypeError
+            cast = kind(value)
+            if kind is int and float(value) != cast:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            raise MethodError(
+                f"{name} must be {article} {kind.__name__}, got {value!r}; pass e.g. {param.default!r}."
+            ) from None
+        if param.choices and cast not in param.choices:
+            raise MethodError(f"{name} must be one of {', '.join(param.choices)}; got {value!r}.")
+        if param.at_least is not None and not cast >= param.at_least:
+            raise MethodError(
+                f"{name} must be at least {param.at_least:g}, got {value!r}; its default is {param.default!r}."
+            )
+        return cast
 
 
 _REGISTRY: dict[str, Method] = {}

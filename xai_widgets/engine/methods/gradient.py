@@ -42,7 +42,7 @@ def smoothgrad(
     sigma = noise * float(x.max() - x.min())
     generator = torch.Generator(device=x.device).manual_seed(int(seed))
     draws = torch.randn((int(samples), *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
-    grads = input_gradients(session.model, x + sigma * draws, target).abs()
+    grads = input_gradients(session.model, x + sigma * draws, target, output=session.output).abs()
     if variant == "mean":
         per_channel = grads.mean(dim=0)
     elif variant == "squared":
@@ -67,7 +67,7 @@ def integrated_gradients(session, layer: None, target: int, steps: int = 32, bas
     alphas = torch.tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)
     weights = torch.tensor(weights / 2, dtype=x.dtype, device=x.device)
     path = reference + alphas.view(-1, 1, 1, 1) * (x - reference)
-    grads = input_gradients(session.model, path, target)
+    grads = input_gradients(session.model, path, target, output=session.output)
     average = (weights.view(-1, 1, 1, 1) * grads).sum(dim=0)
     return ((x - reference)[0] * average).sum(dim=0)
 
@@ -90,8 +90,8 @@ for _method in (
         reference="Smilkov et al., 2017",
         slow=True,
         params=(
-            Param("samples", "samples", 25, 1, 200, 1),
-            Param("noise", "noise (fraction of range)", 0.15, 0.0, 0.5, 0.01),
+            Param("samples", "samples", 25, 1, 200, 1, at_least=1),
+            Param("noise", "noise (fraction of range)", 0.15, 0.0, 0.5, 0.01, at_least=0),
             Param("variant", "variant", "mean", choices=("mean", "squared", "var")),
             Param("seed", "random seed", 0, 0, 99, 1),
         ),
@@ -104,7 +104,10 @@ for _method in (
         signed=True,
         reference="Sundararajan et al., ICML 2017",
         slow=True,
-        params=(Param("steps", "steps", 32, 2, 256, 1), Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1)),
+        params=(
+            Param("steps", "steps", 32, 2, 256, 1, at_least=1),
+            Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
+        ),
     ),
 ):
     register(_method)

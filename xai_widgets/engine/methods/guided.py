@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batched import input_gradients
+from ..errors import MethodError
+from ..model_state import is_scripted
 from .base import Method, register
 from .cam import grad_cam
 
@@ -47,8 +49,25 @@ def guided_rectifiers(model: nn.Module) -> Iterator[None]:
             handle.remove()
 
 
+def check_rectifiers(model: nn.Module) -> None:
+    """Raise a MethodError when the guided rule would have no ReLU module to act on."""
+    if is_scripted(model):
+        raise MethodError(
+            "Guided Backprop changes the backward pass of nn.ReLU modules with hooks, which a TorchScript "
+            "model does not run; pass the original nn.Module (before torch.jit.script/trace), or use 'saliency'."
+        )
+    if not any(isinstance(module, RECTIFIERS) for module in model.modules()):
+        raise MethodError(
+            "Guided Backprop needs nn.ReLU or nn.ReLU6 modules and this model has none (F.relu calls cannot be "
+            "hooked, and GELU/SiLU have no guided rule); use 'saliency' or 'smoothgrad' instead."
+        )
+
+
 def _guided_gradient(session, target: int) -> torch.Tensor:
-    return input_gradients(session.model, session.input.detach(), target, context=guided_rectifiers)[0]
+    check_rectifiers(session.model)
+    return input_gradients(
+        session.model, session.input.detach(), target, context=guided_rectifiers, output=session.output
+    )[0]
 
 
 def guided_backprop(session, layer: None, target: int) -> torch.Tensor:
@@ -65,6 +84,7 @@ def guided_grad_cam(session, layer: str, target: int) -> torch.Tensor:
 
     Selvaraju et al., ICCV 2017.
     """
+    check_rectifiers(session.model)
     cam = grad_cam(session, layer, target)
     size = session.input.shape[-2:]
     upsampled = F.interpolate(cam[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]

@@ -26,7 +26,8 @@ def occlusion(
     masked = x.repeat(len(boxes), 1, 1, 1)
     for index, (top, left) in enumerate(boxes):
         masked[index, :, top : top + window_h, left : left + window_w] = float(baseline)
-    drops = session.logits.detach()[0, target].float() - class_scores(session.model, masked, target)
+    scores = class_scores(session.model, masked, target, output=session.output)
+    drops = session.logits.detach()[0, target].float() - scores
     total = torch.zeros(height, width, device=x.device)
     count = torch.zeros(height, width, device=x.device)
     for drop, (top, left) in zip(drops, boxes, strict=True):
@@ -47,7 +48,7 @@ def score_cam(session, layer: str, target: int) -> torch.Tensor:
     low = masks.amin(dim=(1, 2), keepdim=True)
     high = masks.amax(dim=(1, 2), keepdim=True)
     masks = (masks - low) / (high - low).clamp(min=1e-8)
-    scores = class_scores(session.model, x * masks[:, None], target)
+    scores = class_scores(session.model, x * masks[:, None], target, output=session.output)
     weights = torch.softmax(scores, dim=0).to(activation.dtype)
     return torch.relu(torch.einsum("c,chw->hw", weights, activation))
 
@@ -63,7 +64,7 @@ def ablation_cam(session, layer: str, target: int) -> torch.Tensor:
     channels = activation.shape[1]
     ablated = activation.repeat(channels, 1, 1, 1)
     ablated[torch.arange(channels), torch.arange(channels)] = 0
-    scores = layer_swap_scores(session.model, session.input.detach(), layer, ablated, target)
+    scores = layer_swap_scores(session.model, session.input.detach(), layer, ablated, target, output=session.output)
     original = session.logits.detach()[0, target].float()
     weights = ((original - scores) / original).to(activation.dtype)
     return torch.relu(torch.einsum("c,chw->hw", weights, activation[0]))
@@ -79,8 +80,8 @@ for _method in (
         reference="Zeiler & Fergus, ECCV 2014",
         slow=True,
         params=(
-            Param("window", "window (px)", 32, 4, 112, 4),
-            Param("stride", "stride (px)", 16, 2, 112, 2),
+            Param("window", "window (px)", 32, 4, 112, 4, at_least=1),
+            Param("stride", "stride (px)", 16, 2, 112, 2, at_least=1),
             Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
         ),
     ),

@@ -1,0 +1,118 @@
+"""Rows for live interactions: what one control move costs, ours against each peer's call."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from xai_widgets import Session
+
+from .peers import GRAD_CAM_PEERS, pytorch_grad_cam
+from .timing import median_seconds
+
+
+def peer_grad_cam_seconds(model: nn.Module, x: torch.Tensor, layer: str, target: int, repeats: int) -> dict[str, float]:
+    """Median seconds of one Grad-CAM call of every peer (each a forward and a backward)."""
+    seconds = {}
+    for name, make in GRAD_CAM_PEERS.items():
+        peer = make(model, layer)
+        try:
+            seconds[name] = median_seconds(lambda peer=peer: peer.call(x, [target]), repeats)
+        finally:
+            peer.close()
+    return seconds
+
+
+def interaction_rows(model_name: str, model: nn.Module, x: torch.Tensor, repeats: int) -> list[dict]:
+    session = Session(model, x)
+    target = session.top_k(1)[0][0]
+    other = session.top_k(2)[1][0]
+    names = [info.name for info in session.layers]
+    deepest = names[-1]
+    # the first layer with weights of its own: the peers cannot reach a layer that only pads the input
+    shallowest = next(n for n in names if any(True for _ in model.get_submodule(n).parameters(recurse=False)))
+    rows = []
+
+    def reset(classes=True):
+        session.clear_caches(gradients=classes)
+
+    # a layer sweep: the first change pays one backward for every layer, then cache + CAM
+    def sweep():
+        reset()
+        session.attribution("gradcam", layer=deepest, target=target)
+        for name in names[::-1]:
+            session.attribution("gradcam", layer=name, target=target)
+
+    whole_sweep = median_seconds(sweep, max(2, repeats // 2))
+    warm_layer = median_seconds(
+        lambda: session.attribution("gradcam", layer=names[len(names) // 2], target=target),
+        repeats,
+        setup=lambda: session.clear_caches(gradients=False),
+    )
+    peers_deep = peer_grad_cam_seconds(model, x, deepest, target, repeats)
+    rows.append(
+        row(
+            model_name,
+            "layer change, same image and class",
+            warm_layer,
+            peers_deep,
+            target=0.02,
+            note=f"warm; a whole sweep of {len(names)} layers takes {whole_sweep * 1000:.0f} ms "
+            f"({whole_sweep / len(names) * 1000:.1f} ms a layer)",
+        )
+    )
+    ours_deep = median_seconds(
+        lambda: session.attribution("gradcam", layer=deepest, target=other), repeats, setup=reset
+    )
+    rows.append(row(model_name, "class change, deepest layer", ours_deep, peers_deep, target=0.10))
+    ours_shallow = median_seconds(
+        lambda: session.attribution("gradcam", layer=shallowest, target=other), repeats, setup=reset
+    )
+    peers_shallow = peer_grad_cam_seconds(model, x, shallowest, target, repeats)
+    rows.append(row(model_name, "class change, shallowest layer", ours_shallow, peers_shallow, target=0.60))
+
+    session.attribution("gradcam", layer=deepest, target=target)
+    ours_method = median_seconds(
+        lambda: session.attribution("gradcam++", layer=deepest, target=target),
+        repeats,
+        setup=lambda: reset(classes=False),
+    )
+    peer = pytorch_grad_cam(model, deepest, "GradCAMPlusPlus")
+    try:
+        peer_method = {"grad-cam": median_seconds(lambda: peer.call(x, [target]), repeats)}
+    finally:
+        peer.close()
+    rows.append(row(model_name, "method change within the CAM family", ours_method, peer_method, target=0.02))
+
+    calls = len(names) * 5
+    ours_full = median_seconds(lambda: Session(model, x).sweep("gradcam"), max(2, repeats // 2))
+    estimated = {name: seconds * calls for name, seconds in peers_deep.items()}
+    rows.append(
+        row(
+            model_name,
+            f"every layer × top-5 classes ({calls} maps)",
+            ours_full,
+            estimated,
+            target=1 / 20,
+            note="peers: measured per-call median × number of maps",
+        )
+    )
+    session.close()
+    return rows
+
+
+def row(model: str, name: str, ours: float, peers: dict[str, float], target: float, note: str = "") -> dict:
+    """One table row: ratio = ours / fastest peer; met when ratio ≤ target."""
+    fastest = min(peers, key=peers.get)
+    ratio = ours / peers[fastest]
+    return {
+        "model": model,
+        "row": name,
+        "ours_ms": ours * 1000,
+        "peers_ms": {k: v * 1000 for k, v in peers.items()},
+        "fastest_peer": fastest,
+        "ratio": ratio,
+        "target": target,
+        "met": ratio <= target,
+        "note": note,
+    }

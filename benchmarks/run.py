@@ -1,0 +1,116 @@
+"""One command for the whole comparison: ``python -m benchmarks.run`` (or ``make bench``).
+
+Prints a table and writes it as JSON to benchmarks/results/latest.json. Every figure is a
+median of repeated runs after a warm-up, and every peer is measured in this same process on
+the same model, input, layer and class, so the ratios hold on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import torch
+
+from .interactive import interaction_rows
+from .memory import measure
+from .models import models, photo_batch
+from .throughput import batch_row, slow_method_rows
+from .wire import bytes_row
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def machine() -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    started = time.time()
+    rows = []
+    x = photo_batch(1).to(device)
+    for name, model in models().items():
+        model = model.to(device)
+        rows += log(interaction_rows(name, model, x, args.repeats), started)
+        rows += log([bytes_row(name, model, x)], started)
+        if name == "efficientnet_lite0":
+            rows += log(
+                [batch_row(name, model, photo_batch(args.batch).to(device), max(2, args.repeats // 2))], started
+            )
+            rows += log(slow_method_rows(name, model, x, max(2, args.repeats // 2), "_blocks.10"), started)
+    report = {"machine": machine(), "rows": rows, "seconds": None}
+    ui = RESULTS / "ui_latency.json"
+    if ui.exists():
+        report["ui_latency"] = json.loads(ui.read_text())
+    if not args.skip_memory:
+        report["memory"] = {"explorer": measure("explorer"), "batch_1000": measure("batch")}
+    report["seconds"] = time.time() - started
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    print(markdown(report))
+
+
+def log(rows: list[dict], started: float) -> list[dict]:
+    """Say on stderr which rows are done (a run takes minutes)."""
+    for r in rows:
+        print(f"[{time.time() - started:5.0f} s] {r['model']}: {r['row']}: ratio {r['ratio']:.3f}", file=sys.stderr)
+    return rows
+
+
+def markdown(report: dict) -> str:
+    """The report as the markdown table the README shows."""
+    lines = [
+        f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} cores, "
+        f"{report['machine']['device']}, torch {report['machine']['torch']}; run took {report['seconds']:.0f} s.",
+        "",
+        "| model | interaction | ours | fastest peer | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        if "ours_bytes" in r:
+            ours, peer = f"{r['ours_bytes']} B", f"PNG {r['png_bytes']} B"
+        else:
+            ours, peer = f"{r['ours_ms']:.1f} ms", f"{r['fastest_peer']} {r['peers_ms'][r['fastest_peer']]:.1f} ms"
+        lines.append(
+            f"| {r['model']} | {r['row']} | {ours} | {peer} | {r['ratio']:.3f} | ≤ {r['target']:.3f} | "
+            f"{'yes' if r['met'] else 'no'} |"
+        )
+    notes = [f"- {r['model']}, {r['row']}: {r['note']}" for r in report["rows"] if r.get("note")]
+    if notes:
+        lines += ["", *notes]
+    memory = report.get("memory")
+    if memory:
+        explorer, batch = memory["explorer"], memory["batch_1000"]
+        lines += [
+            "",
+            f"Memory: Explorer on the demo, peak RSS {explorer['peak_rss_mb']:.0f} MB; after "
+            f"{explorer['changes']} random control changes it grew {explorer['growth_after_changes_mb']:.1f} MB "
+            f"(target ≤ 20 MB). Grad-CAM of {batch['images']} images in batches of 64: peak RSS "
+            f"{batch['peak_rss_mb']:.0f} MB (the input tensor alone is {batch['input_mb']:.0f} MB).",
+        ]
+    ui = report.get("ui_latency")
+    if ui:
+        lines += ["", f"Browser (tests/ui): {json.dumps(ui.get('summary', ui))[:600]}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Rows for batch work and the slow methods: throughput against every peer."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from xai_widgets import Session
+from xai_widgets.engine import grad_cam_batch
+
+from .interactive import row
+from .peers import GRAD_CAM_PEERS, Peer, pytorch_grad_cam
+from .timing import median_seconds
+
+
+def floor_seconds(model: nn.Module, x: torch.Tensor, layer: str, repeats: int) -> float:
+    """The model's own forward + backward to ``layer`` output: what any Grad-CAM must pay."""
+    module = model.get_submodule(layer)
+    kept = {}
+    handle = module.register_forward_hook(lambda _m, _i, out: kept.__setitem__("a", out))
+
+    def run():
+        logits = model(x)
+        torch.autograd.grad(logits.max(dim=1).values.sum(), kept["a"])
+
+    try:
+        return median_seconds(run, repeats)
+    finally:
+        handle.remove()
+
+
+def batch_row(model_name: str, model: nn.Module, x: torch.Tensor, repeats: int) -> dict:
+    layer = Session(model, x[:1]).default_layer
+    targets = [int(t) for t in model(x[:1]).argmax(1).repeat(len(x))]
+    ours = median_seconds(lambda: grad_cam_batch(model, x, layer, targets, batch_size=len(x)), repeats)
+    peers = {}
+    for name, make in GRAD_CAM_PEERS.items():
+        peer = make(model, layer)
+        try:
+            peers[name] = median_seconds(lambda peer=peer: peer.call(x, targets), repeats)
+        finally:
+            peer.close()
+    floor = floor_seconds(model, x, layer, repeats)
+    result = row(model_name, f"batch of {len(x)}, Grad-CAM at the last layer", ours, peers, target=1 / 1.2)
+    result["floor_ms"] = floor * 1000
+    result["vs_floor"] = ours / floor
+    result["met"] = result["met"] and ours / floor <= 1.15
+    result["note"] = f"floor (forward + backward to the layer) {floor * 1000:.0f} ms; ours/floor {ours / floor:.2f}"
+    return result
+
+
+def slow_method_rows(model_name: str, model: nn.Module, x: torch.Tensor, repeats: int, score_cam_layer: str) -> list:
+    from captum.attr import IntegratedGradients, Occlusion
+
+    session = Session(model, x)
+    target = session.top_k(1)[0][0]
+    rows = []
+
+    def ours(method, **params):
+        def run():
+            session.clear_caches(gradients=False)
+            return session.attribution(
+                method, layer=score_cam_layer if method == "scorecam" else None, target=target, **params
+            )
+
+        return median_seconds(run, repeats)
+
+    peer = pytorch_grad_cam(model, score_cam_layer, "ScoreCAM", batch_size=64)
+    try:
+        score_peer = {"grad-cam": median_seconds(lambda: peer.call(x, [target]), repeats)}
+    finally:
+        peer.close()
+    rows.append(row(model_name, f"Score-CAM at {score_cam_layer}", ours("scorecam"), score_peer, target=1 / 1.5))
+
+    ig = IntegratedGradients(model)
+    ig_peer = {
+        "captum": median_seconds(lambda: ig.attribute(x, target=target, n_steps=50, internal_batch_size=50), repeats)
+    }
+    rows.append(
+        row(
+            model_name,
+            "Integrated Gradients, 50 steps",
+            ours("integrated_gradients", steps=50),
+            ig_peer,
+            target=1 / 1.5,
+        )
+    )
+
+    occlusion = Occlusion(model)
+    occ_peer = {
+        "captum": median_seconds(
+            lambda: occlusion.attribute(
+                x,
+                target=target,
+                sliding_window_shapes=(3, 32, 32),
+                strides=(3, 16, 16),
+                baselines=0,
+                perturbations_per_eval=64,
+            ),
+            repeats,
+        )
+    }
+    rows.append(
+        row(
+            model_name,
+            "occlusion, 32 px window, stride 16",
+            ours("occlusion", window=32, stride=16),
+            occ_peer,
+            target=1 / 1.5,
+        )
+    )
+    session.close()
+    return rows
+
+
+__all__ = ["Peer", "batch_row", "slow_method_rows"]
