@@ -41,13 +41,16 @@ CHROMIUM_ARGS = [
 KERNEL_TIMEOUT_MS = 180_000
 STATE_TIMEOUT_MS = 60_000
 
-# Errors Notebook 7 (and Lab) log on every load; they are not ours.
-ALLOWED_CONSOLE = [
-    re.compile(r"reading 'schema'"),
-    re.compile(r"Not same Y\.Doc"),
-    re.compile(r"Failed to load resource: the server responded with a status of 404"),
-    re.compile(r"favicon"),
-]
+# Errors the hosts log on every load; they are not ours. Notebook 7 throws a few of its own.
+ALLOWED_ERRORS = {
+    "lab": [re.compile(r"favicon")],
+    "notebook7": [
+        re.compile(r"favicon"),
+        re.compile(r"reading 'schema'"),
+        re.compile(r"Not same Y\.Doc"),
+        re.compile(r"Command 'filebrowser:open-path' not registered"),
+    ],
+}
 
 # The widget's own code (bundle, or a message naming it) must never be allow-listed.
 OUR_CODE = re.compile(r"xai|explorer|anywidget", re.IGNORECASE)
@@ -166,6 +169,7 @@ def _write_demo_notebook(path: pathlib.Path) -> None:
 
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory) -> JupyterServer:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # screenshots of this run only
     base = tmp_path_factory.mktemp("jupyter")
     root = base / "root"
     root.mkdir()
@@ -246,7 +250,8 @@ def jupyter_server(tmp_path_factory) -> JupyterServer:
 
 @pytest.fixture(scope="session")
 def chromium():
-    from playwright.sync_api import sync_playwright
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_playwright = sync_api.sync_playwright
 
     if not pathlib.Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set XAI_CHROMIUM)")
@@ -258,23 +263,25 @@ def chromium():
 
 @dataclass
 class PageErrors:
-    """Uncaught page errors and console errors, minus the hosts' known noise."""
+    """Uncaught page errors and console errors, minus the host's known noise."""
 
+    allowed: list[re.Pattern]
     errors: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
-    def on_pageerror(self, error) -> None:
-        self.errors.append(f"pageerror: {error}")
-
-    def on_console(self, message) -> None:
-        if message.type != "error":
-            return
-        text = message.text
-        where = message.location.get("url", "") if message.location else ""
-        if not OUR_CODE.search(text + where) and any(p.search(text) for p in ALLOWED_CONSOLE):
+    def _record(self, text: str, where: str = "") -> None:
+        if not OUR_CODE.search(text + " " + where) and any(p.search(text) for p in self.allowed):
             self.ignored.append(text)
         else:
-            self.errors.append(f"console.error: {text} ({where})")
+            self.errors.append(f"{text} ({where})" if where else text)
+
+    def on_pageerror(self, error) -> None:
+        self._record(f"pageerror: {error}", getattr(error, "stack", "") or "")
+
+    def on_console(self, message) -> None:
+        if message.type == "error":
+            where = (message.location or {}).get("url", "")
+            self._record(f"console.error: {message.text}", where)
 
 
 @dataclass
@@ -282,10 +289,12 @@ class KernelTraffic:
     """Messages the page sends on the kernel websockets, decoded to (msg_type, content)."""
 
     sent: list[tuple[str, dict]] = field(default_factory=list)
+    sockets: list = field(default_factory=list)
 
     def attach(self, page) -> None:
         def on_socket(ws):
             if "/channels" in ws.url:
+                self.sockets.append(ws)
                 ws.on("framesent", self._on_frame)
 
         page.on("websocket", on_socket)
@@ -301,6 +310,21 @@ class KernelTraffic:
 
     def mark(self) -> int:
         return len(self.sent)
+
+    def expect_update(self, trait: str, action, timeout: float = 30_000) -> None:
+        """Run `action` and wait until a comm_msg updating `trait` leaves on a kernel websocket."""
+
+        def is_update(payload) -> bool:
+            try:
+                msg_type, content = decode_kernel_frame(payload)
+            except Exception:
+                return False
+            return msg_type == "comm_msg" and trait in ((content.get("data") or {}).get("state") or {})
+
+        open_sockets = [ws for ws in self.sockets if not ws.is_closed()]
+        assert len(open_sockets) == 1, f"expected one kernel websocket, found {[ws.url for ws in open_sockets]}"
+        with open_sockets[0].expect_event("framesent", predicate=is_update, timeout=timeout):
+            action()
 
 
 def decode_kernel_frame(payload) -> tuple[str, dict]:
@@ -327,11 +351,49 @@ class NotebookPage:
         self.server = server
         self.name = name
         self.flavour = flavour
-        self.errors = PageErrors()
+        self.errors = PageErrors(ALLOWED_ERRORS[flavour])
         self.traffic = KernelTraffic()
         page.on("pageerror", self.errors.on_pageerror)
         page.on("console", self.errors.on_console)
         self.traffic.attach(page)
+
+    # -- waiting on states ----------------------------------------------------------------
+
+    def wait_state(self, script: str, arg=None, timeout: float = STATE_TIMEOUT_MS, what: str = "a state"):
+        """`page.wait_for_function`, but failing at once (with the errors) when the page throws.
+
+        A widget whose code throws never reaches its state; without this a broken front end
+        would only show up as a timeout.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            if self.errors.errors:
+                raise AssertionError(f"page errors while waiting for {what}:\n" + "\n".join(self.errors.errors))
+            remaining_ms = (deadline - time.monotonic()) * 1000
+            if remaining_ms <= 0:
+                raise AssertionError(f"timed out after {timeout / 1000:.0f} s waiting for {what}\n{self.diagnose()}")
+            try:
+                return self.page.wait_for_function(script, arg=arg, timeout=min(1000, remaining_ms))
+            except PlaywrightTimeoutError:
+                continue
+
+    def diagnose(self) -> str:
+        """What the page shows now: widget states and output problems (for failure messages)."""
+        try:
+            states = self.page.evaluate(
+                """() => [...document.querySelectorAll('.xai-explorer, .xai-compare')].map((r) => {
+                  const c = r.querySelector('canvas');
+                  const err = r.querySelector('.xai-error, .xai-compare-error');
+                  return { state: r.dataset.state, draws: c && c.dataset.drawCount, key: c && c.dataset.drawnKey,
+                           error: err ? err.textContent : '' };
+                })"""
+            )
+            problems = self.output_problems()
+        except Exception as error:  # the page may be gone
+            return f"(could not inspect the page: {error})"
+        return f"widgets: {states}\noutput problems: {problems}\nignored host errors: {self.errors.ignored}"
 
     # -- opening and running -------------------------------------------------------------
 
@@ -341,20 +403,30 @@ class NotebookPage:
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=STATE_TIMEOUT_MS)
         self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=STATE_TIMEOUT_MS)
         # The notebook panel is attached and its kernel session is starting.
+        # The notebook's kernel is started, connected and idle: running cells now cannot pop
+        # up the "Select Kernel" dialog (it does when run-all races the kernel start).
         self.page.wait_for_function(
-            "() => { const a = window.jupyterapp; const w = a && a.shell && a.shell.currentWidget;"
-            " return !!(w && w.sessionContext && w.context && w.context.isReady); }",
-            timeout=STATE_TIMEOUT_MS,
+            """() => {
+              const a = window.jupyterapp; const w = a && a.shell && a.shell.currentWidget;
+              const s = w && w.sessionContext;
+              const k = s && s.session && s.session.kernel;
+              return !!(w.context && w.context.isReady && s.isReady && k
+                && k.connectionStatus === 'connected' && k.status === 'idle');
+            }""",
+            timeout=KERNEL_TIMEOUT_MS,
         )
 
     def run_all(self) -> None:
-        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # Not awaited in the page: the command's promise settles only when every cell ran.
+        self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         self.wait_idle()
 
     def wait_idle(self, timeout: float = KERNEL_TIMEOUT_MS) -> None:
         """Kernel idle AND kernel name shown AND every code cell's prompt reads [n]."""
-        self.page.wait_for_function(
+        handle = self.wait_state(
             """() => {
+              const dialog = document.querySelector('.jp-Dialog');
+              if (dialog) return 'unexpected dialog: ' + dialog.textContent.trim().slice(0, 200);
               const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
               if (!indicator || indicator.getAttribute('data-status') !== 'idle') return false;
               const names = [...document.querySelectorAll('.jp-Toolbar-kernelName, .jp-KernelName')]
@@ -364,43 +436,67 @@ class NotebookPage:
               return prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:?$/.test(p.textContent.trim()));
             }""",
             timeout=timeout,
+            what="the kernel to finish every cell",
         )
+        outcome = handle.json_value()
+        assert outcome is True, outcome
 
     # -- checks --------------------------------------------------------------------------
 
-    def output_problems(self) -> list[str]:
-        """Tracebacks, error outputs and widgets that never rendered."""
+    def model_outputs(self) -> list[dict]:
+        """Every output of the notebook's model (the kernel's view), as nbformat JSON."""
         return self.page.evaluate(
             """() => {
+              const w = window.jupyterapp.shell.currentWidget;
+              const outputs = [];
+              for (const cell of w.content.model.cells) {
+                if (cell.type === 'code') outputs.push(...cell.outputs.toJSON());
+              }
+              return outputs;
+            }"""
+        )
+
+    def widget_output_count(self) -> int:
+        mime = "application/vnd.jupyter.widget-view+json"
+        return sum(1 for out in self.model_outputs() if mime in (out.get("data") or {}))
+
+    def output_problems(self) -> list[str]:
+        """Tracebacks, error outputs and widgets that never rendered."""
+        problems = []
+        for out in self.model_outputs():
+            if out.get("output_type") == "error":
+                problems.append(f"error output: {out.get('ename')}: {out.get('evalue')}")
+            text = out.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if out.get("name") == "stderr" and "Traceback" in text:
+                problems.append(f"stderr traceback: {text[:800]}")
+        problems += self.page.evaluate(
+            """() => {
               const problems = [];
-              for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+              const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+              for (const out of document.querySelectorAll(stderr)) {
                 const text = out.textContent;
-                if (/Traceback|Error/.test(text)) problems.push('error output: ' + text.slice(0, 800));
+                if (/Traceback/.test(text)) problems.push('stderr on screen: ' + text.slice(0, 800));
               }
               for (const out of document.querySelectorAll('.jp-OutputArea-output')) {
                 const text = out.textContent;
-                if (text.includes('Error displaying widget')) problems.push('Error displaying widget: ' + text.slice(0, 300));
+                if (text.includes('Error displaying widget')) {
+                  problems.push('Error displaying widget: ' + text.slice(0, 300));
+                }
                 if (text.includes('Loading widget...')) problems.push('widget left at "Loading widget..."');
-              }
-              for (const out of document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')) {
-                if (!out.querySelector('.xai-explorer')) problems.push('widget output without an Explorer: ' + out.innerHTML.slice(0, 300));
               }
               return problems;
             }"""
         )
+        return problems
 
     def assert_clean(self) -> None:
         problems = self.output_problems() + self.errors.errors
         assert not problems, "\n".join(problems)
 
-    def widget_output_count(self) -> int:
-        return self.page.locator(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]'
-        ).count()
-
     def wait_explorers_ready(self, expected: int, timeout: float = STATE_TIMEOUT_MS) -> None:
         """`expected` Explorers on the page, each ready with at least one draw."""
-        self.page.wait_for_function(
+        self.wait_state(
             """(expected) => {
               const roots = [...document.querySelectorAll('.xai-explorer')];
               return roots.length === expected && roots.every((r) => {
@@ -410,6 +506,7 @@ class NotebookPage:
             }""",
             arg=expected,
             timeout=timeout,
+            what=f"{expected} Explorer(s) ready with a drawn map",
         )
 
     def screenshot(self, name: str) -> pathlib.Path:
@@ -486,7 +583,7 @@ class ExplorerHandle:
     def wait_drawn(self, key: dict | None = None, after: int | None = None, timeout: float = STATE_TIMEOUT_MS) -> int:
         """Wait until ready, with more than `after` draws and (if given) `key` on screen. Returns the count."""
         handle = self.root.element_handle()
-        self.page.wait_for_function(
+        self.notebook.wait_state(
             """([root, key, after]) => {
               const c = root.querySelector('.xai-canvas');
               if (root.dataset.state !== 'ready' || !c) return false;
@@ -500,6 +597,7 @@ class ExplorerHandle:
             }""",
             arg=[handle, key, after],
             timeout=timeout,
+            what=f"the Explorer ready with draw count > {after} and drawn key {key}",
         )
         return self.draw_count()
 
@@ -513,7 +611,9 @@ class ExplorerHandle:
             """(c) => {
               const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
               let s = '';
-              for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+              for (let i = 0; i < data.length; i += 0x8000) {
+                s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+              }
               return {w: c.width, h: c.height, b64: btoa(s)};
             }"""
         )
