@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-import anywidget
 import ipywidgets
 import traitlets
 from torch import nn
@@ -13,12 +12,13 @@ from torch import nn
 from ..engine import ExplainError, Session, get_method
 from ..engine.inputs import ImageLike, Transform
 from .explorer import Explorer, bundle
+from .overlay import OverlayWidget
 from .serialize import encode_map, encode_png
 
 DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam", "saliency", "gradxinput")
 
 
-class Compare(anywidget.AnyWidget):
+class Compare(OverlayWidget):
     """A grid of attribution maps of one image: each method × layer once, from one forward.
 
     Every cell comes from the same engine session, so CAM-family cells reuse one set of
@@ -41,9 +41,6 @@ class Compare(anywidget.AnyWidget):
     cells = traitlets.List(traitlets.Dict()).tag(sync=True)
     columns = traitlets.Int(3).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
-    opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
-    colormap = traitlets.Unicode("turbo").tag(sync=True)
-    normalization = traitlets.Unicode("auto").tag(sync=True)
 
     def __init__(
         self,

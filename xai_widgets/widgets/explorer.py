@@ -7,7 +7,6 @@ import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
-import anywidget
 import numpy as np
 import traitlets
 from torch import nn
@@ -19,6 +18,7 @@ from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
 from .images import named_images
 from .jobs import LatestWins
+from .overlay import OverlayWidget
 from .serialize import decode_map, encode_map, encode_png
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
@@ -35,7 +35,7 @@ def bundle(name: str) -> Any:
     return f"export default {{ render({{ el }}) {{ el.textContent = {message!r}; }} }};"
 
 
-class Explorer(anywidget.AnyWidget):
+class Explorer(OverlayWidget):
     """Explore why ``model`` classifies ``images`` as it does.
 
     Shows each image as the model sees it, its top-k classes and an attribution map blended
@@ -78,10 +78,6 @@ class Explorer(anywidget.AnyWidget):
     method = traitlets.Unicode("gradcam").tag(sync=True)
     method_params = traitlets.Dict().tag(sync=True)
     target = traitlets.Int(0).tag(sync=True)
-
-    opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
-    colormap = traitlets.Unicode("turbo").tag(sync=True)
-    normalization = traitlets.Unicode("auto").tag(sync=True)
 
     def __init__(
         self,

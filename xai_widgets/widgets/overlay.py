@@ -1,0 +1,19 @@
+"""What every widget that blends maps over a photo shares: the look, kept in the browser."""
+
+from __future__ import annotations
+
+import anywidget
+import traitlets
+
+
+class OverlayWidget(anywidget.AnyWidget):
+    """Base of the widgets that draw attribution maps over a photo.
+
+    ``opacity``, ``colormap`` and ``normalization`` are set from Python as initial values (and
+    followed when Python changes them), but the front end never sends them back: moving them
+    in the browser repaints the canvas without a message to the kernel.
+    """
+
+    opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
+    colormap = traitlets.Unicode("turbo").tag(sync=True)
+    normalization = traitlets.Unicode("auto").tag(sync=True)
