@@ -46,13 +46,20 @@ def input_gradients(
 
 
 def class_scores(
-    model: nn.Module, inputs: torch.Tensor, target: int, *, batch_size: int = 64, output: OutputChoice = None
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    *,
+    batch_size: int = 64,
+    output: OutputChoice = None,
+    probabilities: bool = False,
 ) -> torch.Tensor:
-    """logit[target] of each of ``inputs`` with no autograd graph, in chunks."""
+    """logit[target] (or its softmax probability) of each of ``inputs``, no autograd graph, in chunks."""
     scores = []
     with torch.inference_mode(), evaluation_mode(model):
         for chunk in inputs.split(batch_size):
-            scores.append(select_logits(model(chunk), output)[:, target].float())
+            logits = select_logits(model(chunk), output).float()
+            scores.append((logits.softmax(dim=1) if probabilities else logits)[:, target])
             report(sum(len(s) for s in scores), len(inputs))
     return torch.cat(scores)
 
