@@ -14,17 +14,9 @@ from captum.attr import Occlusion
 from pytorch_grad_cam import AblationCAM, ScoreCAM
 from torch import nn
 
-from tests.models import random_image, tiny_cnn
+from tests.models import tiny_cnn
 from tests.test_cam_family import peer_raw_map
 from xai_widgets import Session
-
-
-@pytest.fixture
-def setup():
-    model = tiny_cnn()
-    x = random_image(5)[None]
-    session = Session(model, x)
-    return model, x, session, session.top_k(1)[0][0]
 
 
 @pytest.mark.parametrize("window,stride", [(8, 4), (16, 8)])

@@ -13,21 +13,11 @@ import itertools
 import math
 
 import numpy as np
-import pytest
 import torch
 from captum.attr import KernelShap
 
-from tests.models import random_image, tiny_cnn
 from xai_widgets import Session
 from xai_widgets.engine.methods.sampling import grid_segments, rise_masks
-
-
-@pytest.fixture
-def setup():
-    model = tiny_cnn()
-    x = random_image(5)[None]
-    session = Session(model, x)
-    return model, x, session, session.top_k(1)[0][0]
 
 
 def exact_shapley(model, x, ids, features, target, baseline=0.0):
