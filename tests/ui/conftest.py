@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
 
 # First kernel start + demo model load can be slow on a 2-core machine.
 KERNEL_TIMEOUT_MS = 180_000
-STATE_TIMEOUT_MS = 60_000
+STATE_TIMEOUT_MS = 120_000
 
 # Errors the hosts log on every load; they are not ours. Notebook 7 throws a few of its own.
 ALLOWED_ERRORS = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import ARTIFACTS, NOTEBOOKS, ExplorerHandle
+from .conftest import ARTIFACTS, KERNEL_TIMEOUT_MS, NOTEBOOKS, ExplorerHandle
 
 pytestmark = pytest.mark.ui
 
@@ -29,14 +29,14 @@ def _run_and_check(notebook) -> int:
             """(widgets) => document.querySelectorAll('.xai-explorer, .xai-compare').length >= widgets
                 && !document.body.textContent.includes('Loading widget...')""",
             arg=widgets,
-            timeout=60_000,
+            timeout=KERNEL_TIMEOUT_MS,
             what=f"{widgets} widget output(s) rendered",
         )
         explorers = notebook.page.locator(".xai-explorer").count()
-        notebook.wait_explorers_ready(explorers)
+        notebook.wait_explorers_ready(explorers, timeout=KERNEL_TIMEOUT_MS)
         notebook.wait_state(
             "() => [...document.querySelectorAll('.xai-compare')].every((r) => r.dataset.state === 'ready')",
-            timeout=60_000,
+            timeout=KERNEL_TIMEOUT_MS,
             what="every Compare ready",
         )
     finally:
