@@ -7,6 +7,7 @@ import type { Pixels } from "./types";
 export function paintCanvas(canvas: HTMLCanvasElement, pixels: Pixels): void {
   if (canvas.width !== pixels.width) canvas.width = pixels.width;
   if (canvas.height !== pixels.height) canvas.height = pixels.height;
+  canvas.style.imageRendering = renderingFor(pixels.width, pixels.height);
   const context = canvas.getContext("2d");
   if (context && typeof ImageData !== "undefined") {
     const data = new Uint8ClampedArray(pixels.data.buffer as ArrayBuffer, pixels.data.byteOffset, pixels.data.length);
@@ -19,4 +20,12 @@ export function paintCanvas(canvas: HTMLCanvasElement, pixels: Pixels): void {
 export function countDraw(canvas: HTMLCanvasElement): void {
   const count = Number(canvas.getAttribute("data-draw-count")) || 0;
   canvas.setAttribute("data-draw-count", String(count + 1));
+}
+
+/** Below this many pixels on the longer side, CSS scaling would blur the picture into mush. */
+export const PIXELATED_BELOW = 64;
+
+/** How CSS should scale a picture: tiny ones (8×8 digits) as crisp blocks, photos smoothly. */
+export function renderingFor(width: number, height: number): "pixelated" | "auto" {
+  return Math.max(width, height) < PIXELATED_BELOW ? "pixelated" : "auto";
 }
