@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Optional
 
@@ -36,13 +36,21 @@ def input_gradients(
     grads = []
     wrap = context(model) if context is not None else contextlib.nullcontext()
     with torch.inference_mode(False), torch.enable_grad(), evaluation_mode(model), wrap:
-        for chunk in inputs.split(batch_size):
+        for chunk in reported_chunks(inputs, batch_size):
             chunk = chunk.detach().clone().requires_grad_(True)
             logits = select_logits(model(chunk), output)
             (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
             grads.append(grad)
-            report(sum(len(g) for g in grads), len(inputs))
     return torch.cat(grads)
+
+
+def reported_chunks(inputs: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    """``inputs`` in chunks; after each chunk's work, report progress (a reporter may cancel)."""
+    done = 0
+    for chunk in inputs.split(batch_size):
+        yield chunk
+        done += len(chunk)
+        report(done, len(inputs))
 
 
 def class_scores(
@@ -57,10 +65,9 @@ def class_scores(
     """logit[target] (or its softmax probability) of each of ``inputs``, no autograd graph, in chunks."""
     scores = []
     with torch.inference_mode(), evaluation_mode(model):
-        for chunk in inputs.split(batch_size):
+        for chunk in reported_chunks(inputs, batch_size):
             logits = select_logits(model(chunk), output).float()
             scores.append((logits.softmax(dim=1) if probabilities else logits)[:, target])
-            report(sum(len(s) for s in scores), len(inputs))
     return torch.cat(scores)
 
 
@@ -88,7 +95,7 @@ def layer_swap_scores(
     with torch.inference_mode(), evaluation_mode(model):
         calls = count_calls(model, module, x)
         wanted = calls + call_index if call_index < 0 else call_index
-        for chunk in replacements.split(batch_size):
+        for chunk in reported_chunks(replacements, batch_size):
             seen = [0]
 
             def swap(_module, _inputs, output, chunk=chunk, seen=seen):
@@ -101,7 +108,6 @@ def layer_swap_scores(
             finally:
                 handle.remove()
             scores.append(logits[:, target].float())
-            report(sum(len(s) for s in scores), len(replacements))
     return torch.cat(scores)
 
 
