@@ -33,3 +33,67 @@ def reference_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch.
     x = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(model(x)[0, target], x)
     return grad[0].abs().max(dim=0).values
+
+
+def reference_token_grad_cam(
+    model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int, prefix: int, grid: tuple[int, int]
+) -> torch.Tensor:
+    """Grad-CAM at a token layer the way users write it by hand: drop the prefix tokens and
+    reshape the rest to the patch grid (a ``reshape_transform``), then the textbook formula."""
+    store: dict[str, torch.Tensor] = {}
+
+    def keep(_m, _i, out):
+        out.register_hook(lambda g: store.__setitem__("grad", g))
+        store["act"] = out.detach().clone()
+
+    def as_map(tokens: torch.Tensor) -> torch.Tensor:  # 1×T×C → C×h×w
+        patches = tokens[0, prefix:, :]
+        return patches.T.reshape(tokens.shape[-1], grid[0], grid[1])
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        model(x.clone().requires_grad_(True))[0, target].backward()
+    finally:
+        handle.remove()
+        model.zero_grad(set_to_none=True)
+    act, grad = as_map(store["act"]), as_map(store["grad"])
+    weights = grad.mean(dim=(1, 2))
+    return (weights[:, None, None] * act).sum(dim=0).clamp(min=0)
+
+
+def reference_rollout(attentions: list[torch.Tensor], fusion: str, discard: float, prefix: int) -> torch.Tensor:
+    """Attention rollout written out with numpy loops: heads fused, weakest entries zeroed
+    (diagonal kept), identity added, rows renormalised, multiplied from the first block on."""
+    import numpy as np
+
+    result = None
+    for probs in attentions:
+        a = probs.double().numpy()
+        fused = {"mean": a.mean(axis=0), "max": a.max(axis=0), "min": a.min(axis=0)}[fusion]
+        count = int(fused.size * discard)
+        if count:
+            cut = fused.copy()
+            flat = cut.reshape(-1)
+            flat[np.argsort(flat, kind="stable")[:count]] = 0
+            for i in range(fused.shape[0]):
+                cut[i, i] = fused[i, i]
+            fused = cut
+        mixed = fused + np.eye(fused.shape[0])
+        for i in range(mixed.shape[0]):
+            mixed[i] /= mixed[i].sum()
+        result = mixed if result is None else mixed @ result
+    row = result[0] if prefix else result.mean(axis=0)
+    return torch.from_numpy(row[prefix:])
+
+
+def reference_gradient_rollout(attentions: list[torch.Tensor], grads: list[torch.Tensor], prefix: int) -> torch.Tensor:
+    """Chefer et al.'s rule written out: R = I; R += mean_h(relu(grad·A)) @ R per block."""
+    import numpy as np
+
+    tokens = attentions[0].shape[-1]
+    relevance = np.eye(tokens)
+    for probs, grad in zip(attentions, grads, strict=True):
+        weighted = np.maximum(grad.double().numpy() * probs.double().numpy(), 0).mean(axis=0)
+        relevance = relevance + weighted @ relevance
+    row = relevance[0] if prefix else relevance.mean(axis=0)
+    return torch.from_numpy(row[prefix:])

@@ -1,9 +1,10 @@
 import type { LayerInfo } from "./types";
 
-/** "name  C×H×W" for the layer list (two spaces before the shape). */
+/** "name  C×H×W" for the layer list (two spaces before the shape), plus a token layer's layout. */
 export function formatLayer(layer: LayerInfo): string {
   const shape = Array.isArray(layer.shape) && layer.shape.length > 0 ? layer.shape.join("×") : "?";
-  return `${layer.name}  ${shape}`;
+  const tokens = typeof layer.tokens === "string" && layer.tokens ? ` · ${layer.tokens}` : "";
+  return `${layer.name}  ${shape}${tokens}`;
 }
 
 /** A probability in 0..1 as a percentage with one decimal, e.g. 0.3921 → "39.2%". */

@@ -1,9 +1,13 @@
 /** Trait shapes shared with the kernel; see docs/protocol.md. */
 
-/** A candidate layer: name and [C, H, W] shape of its activation. */
+/**
+ * A candidate layer: name and [C, H, W] shape of its map view; `tokens` describes a
+ * transformer layer's sequence (e.g. "1 prefix + 14×14 patch tokens").
+ */
 export interface LayerInfo {
   name: string;
   shape: number[];
+  tokens?: string;
 }
 
 /** A value of a method parameter (numbers for sliders, strings for choices). */

@@ -23,6 +23,9 @@ describe("parseClassQuery", () => {
 describe("formatting", () => {
   it("formats layers, percentages and classes", () => {
     expect(formatLayer({ name: "layer4", shape: [512, 7, 7] })).toBe("layer4  512×7×7");
+    expect(formatLayer({ name: "blocks.11.norm1", shape: [768, 14, 14], tokens: "1 prefix + 14×14 patch tokens" })).toBe(
+      "blocks.11.norm1  768×14×14 · 1 prefix + 14×14 patch tokens",
+    );
     expect(formatPercent(0.3921)).toBe("39.2%");
     expect(formatPercent(1)).toBe("100.0%");
     expect(formatClass(281, "tabby cat")).toBe("281: tabby cat");

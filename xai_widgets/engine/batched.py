@@ -81,8 +81,12 @@ def layer_swap_scores(
     call_index: int = -1,
     batch_size: int = 64,
     output: OutputChoice = None,
+    to_output: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
 ) -> torch.Tensor:
     """logit[target] when ``layer``'s output is replaced by each of ``replacements`` (N×C×H×W).
+
+    ``to_output`` turns a chunk of replacements into the layer's own layout (tokens, channels
+    last) just before it is swapped in.
 
     Only the network's tail runs batched: the input ``x`` (batch 1) flows through the layers
     below once per chunk and the hook swaps in a chunk of replacements, which the tail then
@@ -97,6 +101,7 @@ def layer_swap_scores(
         wanted = calls + call_index if call_index < 0 else call_index
         for chunk in reported_chunks(replacements, batch_size):
             seen = [0]
+            chunk = to_output(chunk) if to_output is not None else chunk
 
             def swap(_module, _inputs, output, chunk=chunk, seen=seen):
                 seen[0] += 1

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from .attention import AttentionRecord, AttentionRecorder
 from .cache import LRUCache
 from .errors import ExplainError, LayerError, ModelCallError, TargetError
 from .inputs import ImageLike, Transform, prepare_image
@@ -25,6 +26,7 @@ from .model_state import (
     unwrap_compiled,
 )
 from .outputs import OutputChoice, find_logits
+from .tokens import MAX_PREFIX, SPATIAL, Layout, infer_layout
 
 INPUT = "input"
 """The pseudo-layer name for gradients with respect to the input pixels."""
@@ -32,14 +34,17 @@ INPUT = "input"
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """A layer with a spatial output: its module name and output shape (C, H, W)."""
+    """A layer whose output covers the image: its module name, the shape (C, h, w) of its map
+    view and its layout (``spatial`` N×C×H×W, ``channels_last`` N×H×W×C, or ``tokens`` with
+    ``layout.prefix`` CLS/distillation/register tokens before an h×w patch grid)."""
 
     name: str
     shape: tuple[int, int, int]
+    layout: Layout = Layout(SPATIAL, 0, 0)
 
-
-def _is_spatial(output: torch.Tensor) -> bool:
-    return output.dim() == 4 and output.is_floating_point() and output.shape[-1] * output.shape[-2] > 1
+    @property
+    def kind(self) -> str:
+        return self.layout.kind
 
 
 class Session:
@@ -86,6 +91,10 @@ class Session:
         if prepared.tensor.dtype != dtype:
             self.notes.append(f"The {prepared.tensor.dtype} input was converted to the model's dtype, {dtype}.")
         self._activations: dict[str, torch.Tensor] = {}
+        self._layouts: dict[str, Layout] = {}
+        self._attention: dict[str, AttentionRecord] = {}
+        self._attention_gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
+        self._default_layer: Optional[str] = None
         # class → {layer: gradient}; a class swept over every layer costs about as much
         # memory as the activations, so only the most recent few are kept
         self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
@@ -93,8 +102,14 @@ class Session:
         self._forward(prepared.tensor.to(self.device, dtype), layer_names)
 
     def _record(self, name: str, output: torch.Tensor) -> Optional[torch.Tensor]:
-        if not _is_spatial(output):
+        if not output.is_floating_point() or name in self._attention_points:
             return None
+        layout = infer_layout(tuple(output.shape), tuple(self.input.shape[-2:]), self._grid_hints)
+        if layout is None:
+            return None
+        if layout.kind == SPATIAL:
+            self._grid_hints.append((layout.height, layout.width))
+        self._layouts[name] = layout
         self._calls.append((name, output))  # a reused module: the last call that matters is kept
         # Later in-place ops (ReLU(inplace=True), `out += identity`) act on a copy, so the
         # recorded tensor keeps its values and stays a valid point to differentiate at.
@@ -104,11 +119,16 @@ class Session:
         with torch.inference_mode(False), torch.enable_grad():
             self.input = tensor.clone().requires_grad_(True)
             self._calls: list[tuple[str, torch.Tensor]] = []
+            self._grid_hints: list[tuple[int, int]] = []
             scripted = is_scripted(self.model)
+            recorder = AttentionRecorder(self.model)
+            self._attention_points = recorder.points
             hooks = contextlib.nullcontext() if scripted else forward_hooks(self.model, self._record, layer_names)
-            with evaluation_mode(self.model) as was_training, hooks:
+            attention = contextlib.nullcontext() if scripted else recorder
+            with evaluation_mode(self.model) as was_training, attention, hooks:
                 output = self._call(self.input)
             self.logits, note = find_logits(output, self.output)
+            self._attention = recorder.records
         if scripted:
             self.notes.append(SCRIPTED)
         if note:
@@ -118,7 +138,9 @@ class Session:
                 "The model was in training mode; it was explained in eval mode and left in training mode."
             )
         self._keep_influencing()
-        self.layers = [LayerInfo(name, tuple(self._activations[name].shape[1:])) for name in self._influencing]
+        self.layers = [
+            LayerInfo(name, tuple(self.activation(name).shape[1:]), self._layouts[name]) for name in self._influencing
+        ]
         self.probabilities = torch.softmax(self.logits.detach()[0].float(), dim=0)
 
     def _call(self, tensor: torch.Tensor) -> Any:
@@ -164,10 +186,42 @@ class Session:
 
     @property
     def default_layer(self) -> str:
-        """The last layer with a spatial output: the usual choice for Grad-CAM."""
+        """The last layer whose map the class score depends on: the usual choice for Grad-CAM.
+
+        For a CNN that is the last spatial layer. In a ViT that reads its prediction from the
+        CLS token, the patch tokens of the last blocks get no gradient at all (after the last
+        attention, nothing mixes them into the CLS token), so the default is the last token
+        layer whose patch tokens do get one, found with one backward for the top class
+        (whose gradients are kept for the first map).
+        """
         if not self.layers:
             raise LayerError(self._no_layer_message())
-        return self.layers[-1].name
+        if self._default_layer is None:
+            self._default_layer = self._last_live_layer()
+        return self._default_layer
+
+    def _last_live_layer(self) -> str:
+        if all(info.kind == SPATIAL for info in self.layers):
+            return self.layers[-1].name
+        top = self.top_k(1)[0][0]
+        known = self._class_gradients(top)
+        known.update(self._backward(top, [info.name for info in self.layers if info.name not in known]))
+        live = [info.name for info in self.layers if info.name in known and bool(known[info.name].any())]
+        if not live:
+            raise LayerError(
+                "No layer's map gets any gradient from the class score, so gradient maps would be empty; "
+                "use 'eigencam', an attention method or an input method such as 'saliency'."
+            )
+        if live[-1] != self.layers[-1].name:
+            self.notes.append(
+                f"The patch tokens of the last layers (from {self._first_dead_after(live[-1])!r} on) get no gradient: "
+                f"the model reads its prediction from the prefix (CLS) token. Gradient maps default to {live[-1]!r}."
+            )
+        return live[-1]
+
+    def _first_dead_after(self, name: str) -> str:
+        names = [info.name for info in self.layers]
+        return names[names.index(name) + 1]
 
     def _no_layer_message(self) -> str:
         if is_scripted(self.model):
@@ -233,8 +287,21 @@ class Session:
         return unknown_layer_message(str(layer), names)
 
     def activation(self, layer: str) -> torch.Tensor:
-        """The recorded output of ``layer`` (1×C×H×W, detached, on the model's device)."""
-        return self._activations[self.check_layer(layer)].detach()
+        """The recorded output of ``layer`` as a 1×C×h×w map (patch tokens only; detached)."""
+        layer = self.check_layer(layer)
+        return self._layouts[layer].to_grid(self._activations[layer].detach())
+
+    def layer_outputs(self, layer: str, maps: torch.Tensor) -> torch.Tensor:
+        """A batch of outputs of ``layer`` in its own layout, from B×C×h×w maps (prefix tokens kept)."""
+        layer = self.check_layer(layer)
+        return self._layouts[layer].from_grid(maps, self._activations[layer].detach())
+
+    def _class_gradients(self, target: int) -> dict[str, torch.Tensor]:
+        known = self._gradients.get(target)
+        if known is None:
+            known = {}
+            self._gradients.put(target, known)
+        return known
 
     def gradient(self, layer: str, target: int) -> torch.Tensor:
         """d logit[target] / d output of ``layer`` (or of the input for ``INPUT``), cached.
@@ -245,15 +312,20 @@ class Session:
         """
         if layer != INPUT:
             layer = self.check_layer(layer)
-        known = self._gradients.get(target)
-        if known is None:
-            known = {}
-            self._gradients.put(target, known)
+        known = self._class_gradients(target)
         if layer not in known:
             sweep = layer != INPUT and any(name != INPUT for name in known)
             names = [info.name for info in self.layers if info.name not in known] if sweep else [layer]
             known.update(self._backward(target, names))
-        return known[layer]
+        grad = known[layer]
+        if layer != INPUT and self._layouts[layer].kind != SPATIAL and not bool(grad.any()):
+            raise LayerError(
+                f"The patch tokens of layer {layer!r} get no gradient from class {target}: the model reads its "
+                "prediction from the prefix (CLS) token, and after this layer nothing mixes the patches into it, "
+                f"so gradient maps are empty here. Pick an earlier layer such as {self.default_layer!r} "
+                "(the default), or use 'eigencam' or an attention method, which need no gradient."
+            )
+        return grad
 
     def _backward(self, target: int, names: Sequence[str]) -> dict[str, torch.Tensor]:
         points = [self.input if name == INPUT else self._activations[name] for name in names]
@@ -267,7 +339,7 @@ class Session:
                         f"Layer {name!r} does not influence the class score; choose a layer closer to the output."
                     )
                 continue
-            found[name] = grad
+            found[name] = grad if name == INPUT else self._layouts[name].to_grid(grad)
         return found
 
     def sweep(
@@ -289,7 +361,12 @@ class Session:
                 known = self._gradients.get(target) or {}
                 self._gradients.put(target, {**computed[target], **known})
             for name in names:
-                maps[(name, target)] = self.attribution(method, layer=name, target=target)
+                try:
+                    maps[(name, target)] = self.attribution(method, layer=name, target=target)
+                except LayerError:
+                    if layers is not None:
+                        raise
+                    # by default, layers whose patch tokens get no gradient are left out
         return maps
 
     def _batched_backward(self, classes: Sequence[int], names: Sequence[str]) -> dict[int, dict[str, torch.Tensor]]:
@@ -316,7 +393,11 @@ class Session:
                     for i in range(len(points))
                 ]
         return {
-            target: {name: grad[row] for name, grad in zip(names, grads, strict=True) if grad is not None}
+            target: {
+                name: self._layouts[name].to_grid(grad[row])
+                for name, grad in zip(names, grads, strict=True)
+                if grad is not None
+            }
             for row, target in enumerate(classes)
         }
 
@@ -337,15 +418,83 @@ class Session:
             self.attributions.put(key, cached)
         return cached
 
+    # -- attention --------------------------------------------------------------------------
+
+    @property
+    def attention_layers(self) -> list[str]:
+        """Modules whose attention probabilities were recorded, in call order."""
+        return list(self._attention)
+
+    def check_attention_layer(self, layer: Any) -> str:
+        """An attention module's name from its name or its index (negative counts from the end)."""
+        names = self.attention_layers
+        if not names:
+            raise LayerError(
+                "No attention was recorded in this model's forward, so attention maps cannot be shown. They need "
+                "global self-attention (nn.MultiheadAttention, a timm-style Attention or "
+                "F.scaled_dot_product_attention); windowed attention such as Swin's has no CLS token to read. "
+                "Use Grad-CAM on the model's layers instead."
+            )
+        if isinstance(layer, str):
+            if layer not in self._attention:
+                message = unknown_layer_message(layer, names)
+                raise LayerError(message.replace("Session.layers", "Session.attention_layers"))
+            return layer
+        try:
+            return names[operator.index(layer)]
+        except (TypeError, IndexError):
+            raise LayerError(
+                f"Attention block {layer!r} does not exist: the model has {len(names)} attention blocks, "
+                f"so pick an index from 0 to {len(names) - 1} (or -1 for the last)."
+            ) from None
+
+    def attention(self, layer: Any) -> torch.Tensor:
+        """Attention probabilities of one block (name or index): heads×queries×keys, detached."""
+        return self._attention[self.check_attention_layer(layer)].probabilities()
+
+    def attention_gradient(self, layer: Any, target: int) -> torch.Tensor:
+        """d logit[target] / d attention probabilities of one block (heads×queries×keys).
+
+        The first request for a class fills in every block's gradient with one backward.
+        """
+        layer = self.check_attention_layer(layer)
+        known = self._attention_gradients.get(target)
+        if known is None:
+            names = self.attention_layers
+            points = [self._attention[name].point for name in names]
+            with torch.inference_mode(False), torch.enable_grad():
+                grads = torch.autograd.grad(self.logits[0, target], points, retain_graph=True, allow_unused=True)
+            known = {
+                name: self._attention[name].as_probabilities(grad)
+                if grad is not None
+                else torch.zeros(self._attention[name].shape[1:], device=points[0].device, dtype=points[0].dtype)
+                for name, grad in zip(names, grads, strict=True)
+            }
+            self._attention_gradients.put(target, known)
+        return known[layer]
+
+    def token_layout(self, tokens: int) -> Layout:
+        """Where a sequence of ``tokens`` tokens puts its prefix and its patch grid."""
+        layout = infer_layout((1, tokens, 1), tuple(self.input.shape[-2:]), self._grid_hints)
+        if layout is None:
+            raise LayerError(
+                f"{tokens} tokens do not form a patch grid over the {tuple(self.input.shape[-2:])} input "
+                f"(with up to {MAX_PREFIX} prefix tokens), so attention cannot be drawn over the image."
+            )
+        return layout
+
     def clear_caches(self, gradients: bool = True) -> None:
         """Forget finished maps (and, by default, gradients): the next request recomputes them."""
         self.attributions.clear()
         if gradients:
             self._gradients.clear()
+            self._attention_gradients.clear()
 
     def close(self) -> None:
         """Drop the graph and every kept tensor so their memory can be freed."""
         self._activations.clear()
         self._gradients.clear()
+        self._attention.clear()
+        self._attention_gradients.clear()
         self.attributions.clear()
         self.input = self.logits = None  # type: ignore[assignment]

@@ -29,7 +29,10 @@ class Compare(OverlayWidget):
     Args:
         model, image, labels, transform: as for :class:`Explorer` (one image).
         methods: method names, one column each (default: a CAM and gradient selection).
-        layers: layer names for the methods that use one (default: the last spatial layer).
+        layers: layer names for the methods that use one (default: the session's default layer).
+        params: parameter sets, one cell per method × layer × set (e.g. one per attention
+            head: ``[{"block": -1, "head": h} for h in range(12)]``); each method takes the
+            names it declares.
         target: class index (default: top-1).
         explorer: an Explorer to open clicked cells in (default: a new one on this image).
     """
@@ -52,6 +55,7 @@ class Compare(OverlayWidget):
         target: Optional[int] = None,
         labels: Optional[Sequence[str]] = None,
         transform: Optional[Transform] = None,
+        params: Sequence[dict[str, Any]] = ({},),
         explorer: Optional[Explorer] = None,
         opacity: float = 0.5,
         colormap: str = "turbo",
@@ -61,14 +65,19 @@ class Compare(OverlayWidget):
         self.session = Session(model, image, transform=transform)
         self.target = self.session.check_target(target)
         layer_names = [self.session.check_layer(name) for name in (layers or [self.session.default_layer])]
-        requests = [(spec, layer) for spec in specs for layer in (layer_names if spec.uses_layer else [None])]
+        requests = [
+            (spec, layer, {name: value for name, value in values.items() if name in {p.name for p in spec.params}})
+            for spec in specs
+            for layer in (layer_names if spec.uses_layer else [None])
+            for values in params
+        ]
         names = list(labels) if labels is not None else []
         label = names[self.target] if self.target < len(names) else f"class {self.target}"
         probability = float(self.session.probabilities[self.target])
         super().__init__(
             photo=encode_png(self.session.display),
             title=f"{label} ({probability:.2f})",
-            cells=[self._cell(spec, layer) for spec, layer in requests],
+            cells=[self._cell(spec, layer, values) for spec, layer, values in requests],
             columns=min(len(requests), 3 if len(requests) != 4 else 2),
             opacity=opacity,
             colormap=colormap,
@@ -76,11 +85,12 @@ class Compare(OverlayWidget):
         )
         self.explorer = explorer or Explorer(model, image, labels=labels, transform=transform, target=self.target)
 
-    def _cell(self, spec, layer: Optional[str]) -> dict[str, Any]:
-        cell = {"title": spec.label + (f" · {layer}" if layer else ""), "method": spec.name, "layer": layer or ""}
-        cell["target"] = self.target
+    def _cell(self, spec, layer: Optional[str], params: dict[str, Any]) -> dict[str, Any]:
+        settings = "".join(f" · {name} {value}" for name, value in params.items())
+        title = spec.label + (f" · {layer}" if layer else "") + settings
+        cell = {"title": title, "method": spec.name, "layer": layer or "", "params": params, "target": self.target}
         try:
-            attribution = self.session.attribution(spec.name, layer=layer, target=self.target)
+            attribution = self.session.attribution(spec.name, layer=layer, target=self.target, **params)
         except ExplainError as err:
             return {**cell, "error": str(err), "signed": spec.signed}
         return {**cell, "error": None, "signed": spec.signed, **encode_map(attribution)}
@@ -92,7 +102,7 @@ class Compare(OverlayWidget):
         cell = self.cells[change["new"]]
         with self.explorer.hold_trait_notifications():
             self.explorer.method = cell["method"]
-            self.explorer.method_params = {}
+            self.explorer.method_params = dict(cell.get("params", {}))
             if cell["layer"]:
                 self.explorer.layer = cell["layer"]
             self.explorer.target = cell["target"]

@@ -145,10 +145,11 @@ class Explorer(OverlayWidget):
             if len(self.labels) != session.num_classes:
                 self.labels = _label_list(self._class_names, session.num_classes)
             self.photo = encode_png(session.display)
-            self.layers = [{"name": info.name, "shape": list(info.shape)} for info in session.layers]
+            self.methods = [describe_method(m, session) for m in all_methods() if m.applies_to(session)]
+            self.layers = [describe_layer(info) for info in session.layers]
             known = {info.name for info in session.layers}
             wanted = layer if layer is not None else self.layer
-            self.layer = wanted if wanted in known else (session.layers[-1].name if session.layers else "")
+            self.layer = wanted if wanted in known else (session.default_layer if session.layers else "")
             self.top_classes = [
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
@@ -235,6 +236,35 @@ class Explorer(OverlayWidget):
         self._seq += 1
         self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, **fields}
 
+    def head_grid(self, block: Optional[int] = None, columns: int = 4) -> Any:
+        """Every head's CLS attention in one attention block, side by side, as a ``Compare``
+        grid linked to this Explorer (a click shows that head here).
+
+        ``block``: an index into ``session().attention_layers`` (default: the block the
+        Explorer's attention controls show, else the last).
+        """
+        from .compare import Compare
+
+        session = self.session()
+        if block is None:
+            block = int(self.method_params.get("block", -1)) if self.method == "attention" else -1
+        heads = int(session.attention(block).shape[0])
+        grid = Compare(
+            self.model,
+            self._images[self.image_index],
+            methods=["attention"],
+            params=[{"block": block, "head": head} for head in range(heads)],
+            transform=self.transform,
+            labels=self._class_names,
+            target=self.target,
+            explorer=self,
+            opacity=self.opacity,
+            colormap=self.colormap,
+            normalization=self.normalization,
+        )
+        grid.columns = min(columns, heads)
+        return grid
+
     # -- for scripts and tests ----------------------------------------------------------
 
     def wait(self, timeout: Optional[float] = 60.0) -> Explorer:
@@ -271,8 +301,17 @@ def _is_slow(method: str) -> bool:
         return False
 
 
-def describe_method(method) -> dict[str, Any]:
-    """The catalogue entry the front end shows for ``method``."""
+def describe_layer(info) -> dict[str, Any]:
+    """The layer-list entry the front end shows: name, map shape and, for tokens, their layout."""
+    entry: dict[str, Any] = {"name": info.name, "shape": list(info.shape)}
+    if info.kind != "spatial":
+        entry["tokens"] = info.layout.describe()
+    return entry
+
+
+def describe_method(method, session: Optional[Session] = None) -> dict[str, Any]:
+    """The catalogue entry the front end shows for ``method`` (slider ranges fitted to ``session``'s model)."""
+    bounds = method.slider_bounds(session) if session is not None else {}
     return {
         "name": method.name,
         "label": method.label,
@@ -285,8 +324,8 @@ def describe_method(method) -> dict[str, Any]:
                 "name": p.name,
                 "label": p.label,
                 "default": p.default,
-                "min": p.minimum,
-                "max": p.maximum,
+                "min": bounds.get(p.name, (p.minimum, p.maximum))[0],
+                "max": bounds.get(p.name, (p.minimum, p.maximum))[1],
                 "step": p.step,
                 "choices": list(p.choices),
             }

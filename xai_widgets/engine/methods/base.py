@@ -37,7 +37,8 @@ class Method:
 
     ``compute(session, layer, target, **params)`` returns a 2-D map on the model's device;
     ``layer`` is ``None`` for methods that do not use one. ``signed`` maps are shown with a
-    diverging colormap around zero.
+    diverging colormap around zero. ``needs_attention`` methods read recorded attention (a
+    transformer); ``bounds(session)`` gives slider ranges that depend on the model.
     """
 
     name: str
@@ -49,6 +50,16 @@ class Method:
     reference: str = ""
     params: tuple[Param, ...] = ()
     slow: bool = False
+    needs_attention: bool = False
+    bounds: Optional[Callable[[Any], dict[str, tuple[float, float]]]] = None
+
+    def applies_to(self, session: Any) -> bool:
+        """Whether the method can run on ``session``'s model (attention methods need attention)."""
+        return not self.needs_attention or bool(session.attention_layers)
+
+    def slider_bounds(self, session: Any) -> dict[str, tuple[float, float]]:
+        """Slider ranges that depend on the model (an attention block or head count)."""
+        return self.bounds(session) if self.bounds is not None else {}
 
     def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
         """Every parameter's value: from ``values`` when given (cast to the default's type), else the default."""

@@ -64,7 +64,15 @@ def ablation_cam(session, layer: str, target: int) -> torch.Tensor:
     channels = activation.shape[1]
     ablated = activation.repeat(channels, 1, 1, 1)
     ablated[torch.arange(channels), torch.arange(channels)] = 0
-    scores = layer_swap_scores(session.model, session.input.detach(), layer, ablated, target, output=session.output)
+    scores = layer_swap_scores(
+        session.model,
+        session.input.detach(),
+        layer,
+        ablated,
+        target,
+        output=session.output,
+        to_output=lambda chunk: session.layer_outputs(layer, chunk),
+    )
     original = session.logits.detach()[0, target].float()
     weights = ((original - scores) / original).to(activation.dtype)
     return torch.relu(torch.einsum("c,chw->hw", weights, activation[0]))
