@@ -206,22 +206,23 @@ class Session:
         top = self.top_k(1)[0][0]
         known = self._class_gradients(top)
         known.update(self._backward(top, [info.name for info in self.layers if info.name not in known]))
-        live = [info.name for info in self.layers if info.name in known and bool(known[info.name].any())]
+        live = [info for info in self.layers if info.name in known and bool(known[info.name].any())]
         if not live:
             raise LayerError(
                 "No layer's map gets any gradient from the class score, so gradient maps would be empty; "
                 "use 'eigencam', an attention method or an input method such as 'saliency'."
             )
-        if live[-1] != self.layers[-1].name:
+        # prefer the width of the model's last layer (its embedding width): q·k·v and MLP-hidden
+        # outputs are poor defaults
+        width = self.layers[-1].shape[0]
+        default = next((info for info in reversed(live) if info.shape[0] == width), live[-1]).name
+        if live[-1] is not self.layers[-1]:
+            first_dead = self.layers[self.layers.index(live[-1]) + 1].name
             self.notes.append(
-                f"The patch tokens of the last layers (from {self._first_dead_after(live[-1])!r} on) get no gradient: "
-                f"the model reads its prediction from the prefix (CLS) token. Gradient maps default to {live[-1]!r}."
+                f"The patch tokens of the last layers (from {first_dead!r} on) get no gradient: the model reads "
+                f"its prediction from the prefix (CLS) token. Gradient maps default to {default!r}."
             )
-        return live[-1]
-
-    def _first_dead_after(self, name: str) -> str:
-        names = [info.name for info in self.layers]
-        return names[names.index(name) + 1]
+        return default
 
     def _no_layer_message(self) -> str:
         if is_scripted(self.model):
