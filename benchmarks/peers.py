@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 from torch import nn
@@ -17,11 +18,26 @@ class Peer:
     close: Callable[[], None]
 
 
-def pytorch_grad_cam(model: nn.Module, layer: str, method: str = "GradCAM", **options) -> Peer:
+def vit_reshape(tensor: torch.Tensor, height: int = 14, width: int = 14) -> torch.Tensor:
+    """What a pytorch-grad-cam user writes for a ViT: drop the CLS token, lay the 196 patch
+    tokens (N×197×C) out as an N×C×14×14 map."""
+    patches = tensor[:, 1:, :]
+    return patches.reshape(tensor.shape[0], height, width, tensor.shape[2]).permute(0, 3, 1, 2)
+
+
+def pytorch_grad_cam(
+    model: nn.Module,
+    layer: str,
+    method: str = "GradCAM",
+    reshape_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    **options,
+) -> Peer:
     import pytorch_grad_cam as library
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    cam = getattr(library, method)(model=model, target_layers=[model.get_submodule(layer)])
+    cam = getattr(library, method)(
+        model=model, target_layers=[model.get_submodule(layer)], reshape_transform=reshape_transform
+    )
     for name, value in options.items():  # e.g. ScoreCAM's batch_size is an attribute
         setattr(cam, name, value)
 

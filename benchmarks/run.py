@@ -19,7 +19,9 @@ import torch
 
 from .interactive import interaction_rows
 from .memory import measure
-from .models import models, photo_batch
+from .models import BUILDERS, models, photo_batch
+from .peers import vit_reshape
+from .rollout import rollout_rows
 from .throughput import batch_row, slow_method_rows
 from .wire import bytes_row
 
@@ -40,6 +42,16 @@ def machine() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--vit-repeats", type=int, default=3, help="repeats for vit_b_16 (a forward alone takes ≈ 0.4 s on 2 cores)"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(BUILDERS),
+        help="only these models; the table then goes to results/models.json (latest.json is left alone) "
+        "and memory is skipped",
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only-memory", action="store_true", help="rerun the memory scenarios into latest.json")
@@ -52,26 +64,35 @@ def main() -> None:
         (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
         print(markdown(report))
         return
+    subset = args.models is not None and set(args.models) != set(BUILDERS)
     rows = []
     x = photo_batch(1).to(device)
-    for name, model in models().items():
-        model = model.to(device)
-        rows += log(interaction_rows(name, model, x, args.repeats), started)
+    for name, build in models(args.models).items():
+        model = build().to(device)
+        if name == "vit_b_16":
+            repeats = args.vit_repeats
+            rows += log(
+                interaction_rows(name, model, x, repeats, kind="tokens", reshape_transform=vit_reshape), started
+            )
+            rows += log(rollout_rows(name, model, x, repeats), started)
+        else:
+            rows += log(interaction_rows(name, model, x, args.repeats), started)
         rows += log([bytes_row(name, model, x)], started)
         if name == "efficientnet_lite0":
             rows += log(
                 [batch_row(name, model, photo_batch(args.batch).to(device), max(2, args.repeats // 2))], started
             )
             rows += log(slow_method_rows(name, model, x, max(2, args.repeats // 2), "_blocks.10"), started)
+        del model
     report = {"machine": machine(), "rows": rows, "seconds": None}
     ui = RESULTS / "ui_latency.json"
-    if ui.exists():
+    if ui.exists() and not subset:
         report["ui_latency"] = json.loads(ui.read_text())
-    if not args.skip_memory:
+    if not args.skip_memory and not subset:
         report["memory"] = {"explorer": measure("explorer"), "batch_1000": measure("batch")}
     report["seconds"] = time.time() - started
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / ("models.json" if subset else "latest.json")).write_text(json.dumps(report, indent=2))
     print(markdown(report))
 
 

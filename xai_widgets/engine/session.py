@@ -95,6 +95,7 @@ class Session:
         self._attention: dict[str, AttentionRecord] = {}
         self._attention_gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
         self._default_layer: Optional[str] = None
+        self._live: set[str] = set()  # token layers whose patch tokens have had a gradient
         # class → {layer: gradient}; a class swept over every layer costs about as much
         # memory as the activations, so only the most recent few are kept
         self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
@@ -319,7 +320,7 @@ class Session:
             names = [info.name for info in self.layers if info.name not in known] if sweep else [layer]
             known.update(self._backward(target, names))
         grad = known[layer]
-        if layer != INPUT and self._layouts[layer].kind != SPATIAL and not bool(grad.any()):
+        if layer != INPUT and self._layouts[layer].kind != SPATIAL and not self._gets_gradient(layer, grad):
             raise LayerError(
                 f"The patch tokens of layer {layer!r} get no gradient from class {target}: the model reads its "
                 "prediction from the prefix (CLS) token, and after this layer nothing mixes the patches into it, "
@@ -342,6 +343,13 @@ class Session:
                 continue
             found[name] = grad if name == INPUT else self._layouts[name].to_grid(grad)
         return found
+
+    def _gets_gradient(self, layer: str, grad: torch.Tensor) -> bool:
+        """Whether a token layer's patch tokens get any gradient. That is a property of the model's
+        wiring, so once a layer has had one it is not checked again (the check waits for the device)."""
+        if layer not in self._live and bool(grad.any()):
+            self._live.add(layer)
+        return layer in self._live
 
     def sweep(
         self, method: str = "gradcam", layers: Optional[Sequence[str]] = None, targets: Optional[Sequence[int]] = None

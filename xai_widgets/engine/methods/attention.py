@@ -71,7 +71,7 @@ def _discard_weakest(matrix: torch.Tensor, ratio: float) -> torch.Tensor:
     if count < 1:
         return matrix
     flat = matrix.flatten().clone()
-    flat[flat.argsort()[:count]] = 0
+    flat[torch.topk(flat, count, largest=False, sorted=False).indices] = 0
     kept = flat.reshape(matrix.shape)
     diagonal = torch.eye(matrix.shape[-1], dtype=torch.bool, device=matrix.device)
     return torch.where(diagonal, matrix, kept)
