@@ -19,6 +19,7 @@ from PIL import Image
 from torch import nn
 
 from tests.models import random_image, tiny_cnn
+from tests.vit_models import tiny_vit
 from xai_widgets.engine import (
     ImageError,
     LayerError,
@@ -55,7 +56,8 @@ def attribute(model: nn.Module, image: Any, method: str = "gradcam", **kwargs: A
     session_args = {name: kwargs.pop(name) for name in ("transform", "output") if name in kwargs}
     session = Session(model, image, **session_args)
     try:
-        return Outcome(list(session.notes), session.attribution(method, **kwargs))
+        attribution = session.attribution(method, **kwargs)  # some notes come with the first map
+        return Outcome(list(session.notes), attribution)
     finally:
         session.close()
 
@@ -529,5 +531,38 @@ CASES: list[Case] = [
         lambda m, t: attribute(m, X, "smoothgrad", variant="median"),
         error=MethodError,
         match=r"'variant' of SmoothGrad must be one of mean, squared, var; got 'median'",
+    ),
+    Case(
+        "attention method on a model with no attention (a CNN)",
+        lambda m, t: attribute(m, X, "rollout"),
+        error=LayerError,
+        match=r"No attention was recorded .* windowed attention such as Swin's has no CLS token.*Grad-CAM",
+    ),
+    Case(
+        "gradient map at a ViT layer whose patch tokens get no gradient",
+        lambda m, t: attribute(m, X, "gradcam", layer="blocks.1"),
+        model=tiny_vit,
+        error=LayerError,
+        match=r"patch tokens of layer 'blocks.1' get no gradient.*Pick an earlier layer such as 'blocks.1.norm1'",
+    ),
+    Case(
+        "attention head that does not exist",
+        lambda m, t: attribute(m, X, "attention", head=4),
+        model=tiny_vit,
+        error=MethodError,
+        match=r"Head 4 does not exist: block 'blocks.1.attn' has 4 heads, so pick 0 to 3, or -1",
+    ),
+    Case(
+        "attention block that does not exist",
+        lambda m, t: attribute(m, X, "attention", block=7),
+        model=tiny_vit,
+        error=LayerError,
+        match=r"Attention block 7 does not exist: the model has 2 attention blocks, so pick an index from 0 to 1",
+    ),
+    Case(
+        "ViT with no arguments: the default layer skips the dead last block",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=tiny_vit,
+        notes=(r"get no gradient: the model reads its prediction from the prefix \(CLS\) token",),
     ),
 ]

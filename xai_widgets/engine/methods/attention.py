@@ -70,9 +70,8 @@ def _discard_weakest(matrix: torch.Tensor, ratio: float) -> torch.Tensor:
     count = int(matrix.numel() * ratio)
     if count < 1:
         return matrix
-    flat = matrix.flatten().clone()
-    flat[torch.topk(flat, count, largest=False, sorted=False).indices] = 0
-    kept = flat.reshape(matrix.shape)
+    threshold = matrix.flatten().kthvalue(count).values  # the count-th weakest (ties go with it)
+    kept = torch.where(matrix <= threshold, torch.zeros_like(matrix), matrix)
     diagonal = torch.eye(matrix.shape[-1], dtype=torch.bool, device=matrix.device)
     return torch.where(diagonal, matrix, kept)
 
