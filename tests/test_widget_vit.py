@@ -32,6 +32,8 @@ def test_a_vit_needs_no_extra_arguments(explorer):
     assert entry["shape"] == [32, 4, 4] and entry["tokens"] == "1 prefix + 4×4 patch tokens"
     assert not explorer.result["error"] and explorer.result["shape"] == [4, 4]
     assert np.abs(explorer.attribution()).max() > 0
+    # the widget says why the default is not the last layer
+    assert any("get no gradient" in note and "encoder_layer_2.ln_1" in note for note in explorer.notes)
 
 
 def test_attention_methods_are_offered_with_model_sized_sliders(explorer):

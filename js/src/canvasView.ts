@@ -14,6 +14,8 @@ export interface CanvasView {
   setNote(text: string): void;
   /** Show an error message ("" hides it). Text only, never HTML. */
   setError(text: string): void;
+  /** Show what the engine changed or chose on the way (one line each; none hides the list). Text only. */
+  setNotes(notes: readonly string[]): void;
   /** Show "done/total" and a bar in the busy overlay (null hides it). */
   setProgress(progress: ProgressShown | null): void;
 }
@@ -38,12 +40,15 @@ export function createCanvasView(doc: Document): CanvasView {
   ]);
   const note = createElement(doc, "div", { className: "xai-note" });
   const error = createElement(doc, "div", { className: "xai-error", attrs: { role: "alert" } });
+  const notesList = createElement(doc, "div", { className: "xai-session-notes", attrs: { "aria-label": "notes" } });
   note.hidden = true;
   error.hidden = true;
+  notesList.hidden = true;
   const element = createElement(doc, "div", { className: "xai-stage" }, [
     createElement(doc, "div", { className: "xai-canvas-wrap" }, [canvas, busy]),
     note,
     error,
+    notesList,
   ]);
 
   return {
@@ -65,6 +70,10 @@ export function createCanvasView(doc: Document): CanvasView {
     setError(text) {
       error.textContent = text;
       error.hidden = text === "";
+    },
+    setNotes(notes) {
+      notesList.replaceChildren(...notes.map((text) => createElement(doc, "p", { text })));
+      notesList.hidden = notes.length === 0;
     },
     setProgress(shown) {
       progress.hidden = shown === null;

@@ -146,10 +146,17 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     view.setProgress(progressToShow(model.get("progress"), wanted, state));
   }
 
+  const showNotes = () => {
+    const notes: unknown = model.get("notes");
+    view.setNotes(Array.isArray(notes) ? notes.map(String) : []);
+  };
+
   const onKeyChange = () => refresh(false);
   for (const event of KEY_EVENTS) model.on(event, onKeyChange);
   model.on("change:photo", loadPhoto);
   model.on("change:progress", updateState);
+  model.on("change:notes", showNotes);
+  showNotes();
   loadPhoto();
 
   return () => {
@@ -157,6 +164,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     for (const event of KEY_EVENTS) model.off(event, onKeyChange);
     model.off("change:photo", loadPhoto);
     model.off("change:progress", updateState);
+    model.off("change:notes", showNotes);
     controls.dispose();
     root.remove();
   };

@@ -26,6 +26,8 @@ export const css = `
 .xai-explorer .xai-progress-track { display: block; width: 100%; height: 3px; background: rgba(255, 255, 255, 0.3); border-radius: 2px; overflow: hidden; }
 .xai-explorer .xai-progress-bar { display: block; height: 100%; width: 0; background: #fff; transition: width 0.15s linear; }
 .xai-explorer .xai-note { margin-top: 4px; color: var(--jp-ui-font-color2, #666); font-size: 0.9em; }
+.xai-explorer .xai-session-notes { margin-top: 6px; color: var(--jp-ui-font-color2, #666); font-size: 0.85em; }
+.xai-explorer .xai-session-notes p { margin: 0 0 4px; }
 :is(.xai-explorer .xai-error, .xai-compare .xai-compare-error) {
   margin-top: 4px; padding: 4px 6px; border-radius: 3px; white-space: pre-wrap; overflow-wrap: anywhere;
   color: var(--jp-error-color1, #b00020);

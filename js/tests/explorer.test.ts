@@ -242,6 +242,24 @@ describe("Explorer errors", () => {
   });
 });
 
+describe("Explorer session notes", () => {
+  const notes = () => host.querySelector<HTMLElement>(".xai-session-notes")!;
+
+  it("lists the engine's notes as text, and hides the list when there are none", () => {
+    expect(notes().hidden).toBe(true);
+    model.set("notes", ["Gradient maps default to 'blocks.1.norm1'.", "<b>not markup</b>"]);
+    expect(notes().hidden).toBe(false);
+    expect([...notes().querySelectorAll("p")].map((p) => p.textContent)).toEqual([
+      "Gradient maps default to 'blocks.1.norm1'.",
+      "<b>not markup</b>",
+    ]);
+    expect(notes().querySelector("b")).toBeNull();
+    model.set("notes", []);
+    expect(notes().hidden).toBe(true);
+    expect(notes().children.length).toBe(0);
+  });
+});
+
 describe("Explorer cleanup", () => {
   it("removes all model listeners and its DOM", () => {
     expect(model.listenerCount()).toBeGreaterThan(0);

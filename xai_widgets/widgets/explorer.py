@@ -72,6 +72,7 @@ class Explorer(OverlayWidget):
     top_classes = traitlets.List(traitlets.Dict()).tag(sync=True)
     result = traitlets.Dict().tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
+    notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     image_index = traitlets.Int(0).tag(sync=True)
     layer = traitlets.Unicode("").tag(sync=True)
@@ -154,10 +155,11 @@ class Explorer(OverlayWidget):
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
             self.target = target if target is not None else self.top_classes[0]["index"]
+            self.notes = list(session.notes)
         except Exception as err:  # the widget must stay usable: the message goes to `result.error`
             if not isinstance(err, ExplainError):
                 log.exception("loading the image failed")
-            self.photo, self.top_classes = b"", []
+            self.photo, self.top_classes, self.notes = b"", [], []
             self._error = str(err) if isinstance(err, ExplainError) else f"{type(err).__name__}: {err}"
         else:
             self._error = None
