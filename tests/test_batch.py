@@ -55,3 +55,16 @@ def test_a_reused_module_is_explained_at_its_last_call():
     assert maps.shape == (2, 28, 28)
     for image, cam in zip(images, maps, strict=True):
         torch.testing.assert_close(cam, Session(model, image).attribution("gradcam", layer="act", target=2))
+
+
+def test_token_layers_batch_over_their_patch_grid():
+    from tests.vit_models import tiny_vit
+
+    model = tiny_vit(depth=2, registers=1)
+    images = torch.stack([random_image(seed) for seed in range(5)])
+    maps = grad_cam_batch(model, images, targets=3, batch_size=2)  # default: the last live token layer
+    assert maps.shape == (5, 4, 4)
+    for image, batch_map in zip(images, maps, strict=True):
+        session = Session(model, image)
+        assert session.default_layer == "blocks.1.norm1"
+        torch.testing.assert_close(batch_map, session.attribution("gradcam", target=3), rtol=1e-4, atol=1e-6)

@@ -9,11 +9,13 @@ import torch
 from torch import nn
 
 from .batched import count_calls
+from .errors import LayerError
 from .methods.cam import grad_cam_weights
 from .model_state import evaluation_mode, forward_hooks, model_device, model_dtype
 from .outputs import select_logits
 from .progress import report
 from .session import Session
+from .tokens import infer_layout
 
 Targets = Union[None, int, Sequence[int], torch.Tensor]
 
@@ -32,7 +34,8 @@ def grad_cam_batch(
     above ``layer``) and one backward that stops at ``layer``, with a hook on that layer
     only; everything stays on the model's device.
     ``targets``: one class for all, one per image, or ``None`` for each image's top-1 class.
-    ``layer`` defaults to the last layer with a spatial output.
+    ``layer`` defaults to the session's default layer (for a ViT, the last one whose patch
+    tokens get a gradient); token and channels-last layers give maps over their patch grid.
     """
     stack = images if isinstance(images, torch.Tensor) else torch.stack(list(images))
     device, dtype = model_device(model), model_dtype(model)
@@ -81,5 +84,8 @@ def _chunk_cams(
         chosen = logits.argmax(dim=1) if targets is None else targets.to(logits.device)
         score = logits.gather(1, chosen[:, None]).sum()
         (grad,) = torch.autograd.grad(score, kept[layer])
-    activation = kept[layer].detach()
+    layout = infer_layout(tuple(kept[layer].shape), tuple(chunk.shape[-2:]))
+    if layout is None:
+        raise LayerError(f"Layer {layer!r} has no output laid out over the image; pick one of Session.layers.")
+    activation, grad = layout.to_grid(kept[layer].detach()), layout.to_grid(grad)
     return torch.relu((grad_cam_weights(grad)[:, :, None, None] * activation).sum(dim=1))
