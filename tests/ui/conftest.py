@@ -16,12 +16,15 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
+
+from .xai_ui_server_ready import READY
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -167,6 +170,19 @@ def _write_demo_notebook(path: pathlib.Path) -> None:
     path.write_text(json.dumps(notebook, indent=1))
 
 
+SERVER_LISTENING = READY.encode()
+
+
+def _copy_log(stream, log, started: threading.Event) -> None:
+    """Copy the server's output to its log; set ``started`` once it listens (or when it exits)."""
+    for line in iter(stream.readline, b""):
+        log.write(line)
+        log.flush()
+        if SERVER_LISTENING in line:
+            started.set()
+    started.set()  # the server exited: the caller finds out from its exit code
+
+
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory) -> JupyterServer:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # screenshots of this run only
@@ -180,6 +196,8 @@ def jupyter_server(tmp_path_factory) -> JupyterServer:
     _write_settings(settings)
     for name in ("workspaces", "config", "runtime", "ipython"):
         (base / name).mkdir()
+    ready_extension = {"ServerApp": {"jpserver_extensions": {"xai_ui_server_ready": True}}}
+    (base / "config" / "jupyter_server_config.json").write_text(json.dumps(ready_extension))
 
     env = dict(os.environ)
     env.update(
@@ -191,6 +209,7 @@ def jupyter_server(tmp_path_factory) -> JupyterServer:
         XAI_WIDGETS_OFFLINE="1",
         MPLBACKEND="module://matplotlib_inline.backend_inline",
         PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(pathlib.Path(__file__).parent), os.environ.get("PYTHONPATH")])),
     )
     port = _free_port()
     token = secrets.token_hex(16)
@@ -212,25 +231,20 @@ def jupyter_server(tmp_path_factory) -> JupyterServer:
         ],
         env=env,
         cwd=root,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    started = threading.Event()
+    threading.Thread(target=_copy_log, args=(process.stdout, log, started), daemon=True).start()
     server = JupyterServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process, log_path=log_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                status, _ = server.api("/api/status", timeout=2)
-                if status == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not answer /api/status within 60 s:\n{server.log_tail()}")
-            time.sleep(0.1)  # polling interval of the readiness loop, not a wait for a state
+        # The test extension xai_ui_server_ready logs READY once the port is bound.
+        if not started.wait(timeout=120) or process.poll() is not None:
+            raise RuntimeError(f"jupyter lab did not start (exit code {process.poll()}):\n{server.log_tail()}")
+        status, _ = server.api("/api/status", timeout=60)
+        if status != 200:
+            raise RuntimeError(f"jupyter lab answered /api/status with {status}:\n{server.log_tail()}")
         yield server
     finally:
         if process.poll() is None:
