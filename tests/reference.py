@@ -6,8 +6,11 @@ import torch
 from torch import nn
 
 
-def reference_grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int) -> torch.Tensor:
-    """Grad-CAM by the textbook: forward hook + tensor hook, full backward on a fresh forward."""
+def layer_value_and_gradient(
+    model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A layer's output and d logit[target] / d output (batch 1, as the layer lays them out),
+    by the textbook: forward hook + tensor hook, full backward on a fresh forward."""
     store: dict[str, torch.Tensor] = {}
 
     def keep(_m, _i, out):
@@ -18,15 +21,22 @@ def reference_grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, targ
     handle = layer.register_forward_hook(keep)
     try:
         model.zero_grad(set_to_none=True)
-        x = x.clone().requires_grad_(True)
-        model(x)[0, target].backward()
+        model(x.clone().requires_grad_(True))[0, target].backward()
     finally:
         handle.remove()
         model.zero_grad(set_to_none=True)
-    act, grad = store["act"][0].detach(), store["grad"][0]
+    return store["act"][0], store["grad"][0]
+
+
+def _grad_cam(act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """The formula on C×H×W tensors: ReLU of the channels weighted by their mean gradient."""
     weights = grad.sum(dim=(1, 2)) / (grad.shape[1] * grad.shape[2])
-    cam = (weights[:, None, None] * act).sum(dim=0)
-    return cam.clamp(min=0)
+    return (weights[:, None, None] * act).sum(dim=0).clamp(min=0)
+
+
+def reference_grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int) -> torch.Tensor:
+    """Grad-CAM by the textbook at a C×H×W layer."""
+    return _grad_cam(*layer_value_and_gradient(model, x, layer, target))
 
 
 def reference_saliency(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
@@ -40,25 +50,18 @@ def reference_token_grad_cam(
 ) -> torch.Tensor:
     """Grad-CAM at a token layer the way users write it by hand: drop the prefix tokens and
     reshape the rest to the patch grid (a ``reshape_transform``), then the textbook formula."""
-    store: dict[str, torch.Tensor] = {}
 
-    def keep(_m, _i, out):
-        out.register_hook(lambda g: store.__setitem__("grad", g))
-        store["act"] = out.detach().clone()
+    def as_map(tokens: torch.Tensor) -> torch.Tensor:  # T×C → C×h×w
+        return tokens[prefix:, :].T.reshape(tokens.shape[-1], grid[0], grid[1])
 
-    def as_map(tokens: torch.Tensor) -> torch.Tensor:  # 1×T×C → C×h×w
-        patches = tokens[0, prefix:, :]
-        return patches.T.reshape(tokens.shape[-1], grid[0], grid[1])
+    act, grad = layer_value_and_gradient(model, x, layer, target)
+    return _grad_cam(as_map(act), as_map(grad))
 
-    handle = layer.register_forward_hook(keep)
-    try:
-        model(x.clone().requires_grad_(True))[0, target].backward()
-    finally:
-        handle.remove()
-        model.zero_grad(set_to_none=True)
-    act, grad = as_map(store["act"]), as_map(store["grad"])
-    weights = grad.mean(dim=(1, 2))
-    return (weights[:, None, None] * act).sum(dim=0).clamp(min=0)
+
+def reference_channels_last_grad_cam(model: nn.Module, x: torch.Tensor, layer: nn.Module, target: int) -> torch.Tensor:
+    """Grad-CAM at an H×W×C (Swin) layer, permuted to channels first by hand."""
+    act, grad = layer_value_and_gradient(model, x, layer, target)
+    return _grad_cam(act.permute(2, 0, 1), grad.permute(2, 0, 1))
 
 
 def reference_rollout(attentions: list[torch.Tensor], fusion: str, discard: float, prefix: int) -> torch.Tensor:

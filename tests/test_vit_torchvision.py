@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models import swin_t, vit_b_16
 
-from tests.reference import reference_rollout, reference_token_grad_cam
+from tests.reference import reference_channels_last_grad_cam, reference_rollout, reference_token_grad_cam
 from xai_widgets.engine import LayerError, Session
 
 LAST_BLOCK = "encoder.layers.encoder_layer_11"
@@ -113,24 +113,7 @@ def test_swin_channels_last_stages_are_layers_and_grad_cam_works():
     assert session.default_layer == "permute"  # the last map: channels first again before pooling
     target = session.top_k(1)[0][0]
     ours = session.attribution("gradcam", layer="features.7.1", target=target)
-    expected = reference_grad_cam_channels_last(model, x, model.get_submodule("features.7.1"), target)
+    expected = reference_channels_last_grad_cam(model, x, model.get_submodule("features.7.1"), target)
     torch.testing.assert_close(ours, expected, rtol=1e-4, atol=1e-6 * float(expected.abs().max()))
     with pytest.raises(LayerError, match="windowed attention such as Swin's"):
         session.attribution("rollout")
-
-
-def reference_grad_cam_channels_last(model, x, layer, target):
-    store = {}
-
-    def keep(_m, _i, out):
-        out.register_hook(lambda g: store.__setitem__("grad", g))
-        store["act"] = out.detach().clone()
-
-    handle = layer.register_forward_hook(keep)
-    try:
-        model(x.clone().requires_grad_(True))[0, target].backward()
-    finally:
-        handle.remove()
-        model.zero_grad(set_to_none=True)
-    act, grad = store["act"][0], store["grad"][0]  # h×w×C
-    return (grad.mean(dim=(0, 1)) * act).sum(dim=-1).clamp(min=0)
