@@ -131,3 +131,24 @@ def test_attention_requests_that_cannot_be_met_say_what_to_do():
         session.attribution("attention", block=5)
     with pytest.raises(MethodError, match="discard_ratio must be at least 0 and below 1"):
         session.attribution("rollout", discard_ratio=1.0)
+
+
+def test_grouped_query_attention_through_sdpa_is_recorded_and_unchanged():
+    from xai_widgets.engine.attention import AttentionRecorder
+
+    class GroupedQuery(torch.nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, heads, 5, 8, generator=generator) for heads in (4, 2, 2))
+    model = GroupedQuery()
+    expected = model(q, k, v)
+    with AttentionRecorder(model) as recorder:
+        out = model(q, k, v)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    (record,) = recorder.records.values()
+    probabilities = record.probabilities()
+    k_shared = k.repeat_interleave(2, dim=1)
+    torch.testing.assert_close(probabilities, ((q @ k_shared.transpose(-2, -1)) / 8**0.5).softmax(-1)[0])
+    assert list(recorder.records) == ["attention"]

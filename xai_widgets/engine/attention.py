@@ -57,10 +57,13 @@ _original_sdpa = F.scaled_dot_product_attention
 
 def _recording_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kwargs):
     recorder: Optional[AttentionRecorder] = getattr(_local, "recorder", None)
-    if recorder is None or kwargs.get("enable_gqa", False) and query.shape[-3] != key.shape[-3]:
+    if recorder is None:
         return _original_sdpa(
             query, key, value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale, **kwargs
         )
+    if kwargs.get("enable_gqa") and key.shape[-3] != query.shape[-3]:  # grouped-query: share each key head
+        groups = query.shape[-3] // key.shape[-3]
+        key, value = key.repeat_interleave(groups, dim=-3), value.repeat_interleave(groups, dim=-3)
     scores = (query @ key.transpose(-2, -1)) * (1 / math.sqrt(query.shape[-1]) if scale is None else scale)
     if is_causal:
         causal = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
@@ -122,7 +125,7 @@ class AttentionRecorder:
 
     def current_module(self) -> str:
         """The innermost module running now (where a functional attention call comes from)."""
-        return self._stack[-1] if self._stack else "attention"
+        return self._stack[-1] if self._stack and self._stack[-1] else "attention"
 
     def __enter__(self) -> AttentionRecorder:
         try:
