@@ -12,8 +12,9 @@ from .errors import (
 )
 from .explain import explain
 from .inputs import prepare_image
+from .layers import INPUT, LayerInfo
 from .methods import Method, all_methods, get_method, register
-from .session import INPUT, LayerInfo, Session
+from .session import Session
 
 __all__ = [
     "INPUT",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
@@ -15,6 +14,8 @@ from .attention import AttentionRecord, AttentionRecorder
 from .cache import LRUCache
 from .errors import ExplainError, LayerError, ModelCallError, TargetError
 from .inputs import ImageLike, Transform, prepare_image
+from .layers import INPUT, LayerInfo
+from .methods import get_method
 from .model_state import (
     SCRIPTED,
     evaluation_mode,
@@ -27,24 +28,6 @@ from .model_state import (
 )
 from .outputs import OutputChoice, find_logits
 from .tokens import MAX_PREFIX, SPATIAL, Layout, infer_layout
-
-INPUT = "input"
-"""The pseudo-layer name for gradients with respect to the input pixels."""
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """A layer whose output covers the image: its module name, the shape (C, h, w) of its map
-    view and its layout (``spatial`` N×C×H×W, ``channels_last`` N×H×W×C, or ``tokens`` with
-    ``layout.prefix`` CLS/distillation/register tokens before an h×w patch grid)."""
-
-    name: str
-    shape: tuple[int, int, int]
-    layout: Layout = Layout(SPATIAL, 0, 0)
-
-    @property
-    def kind(self) -> str:
-        return self.layout.kind
 
 
 class Session:
@@ -414,8 +397,6 @@ class Session:
         self, method: str = "gradcam", layer: Optional[str] = None, target: Optional[int] = None, **params: Any
     ) -> torch.Tensor:
         """The 2-D attribution map of ``method`` for ``target`` at ``layer`` (cached)."""
-        from .methods import get_method
-
         spec = get_method(method)
         target = self.check_target(target)
         layer = self.check_layer(layer) if spec.uses_layer else None

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import MethodError
 from ..tokens import Layout
-from .base import Method, Param, register
+from .base import Method, Param, SessionView, register
 
 
 def _read(matrix: torch.Tensor, layout: Layout) -> torch.Tensor:
@@ -32,7 +32,7 @@ def _head(probabilities: torch.Tensor, head: int, block: str) -> torch.Tensor:
     return probabilities[head]
 
 
-def cls_attention(session, layer: None, target: int, block: int = -1, head: int = -1) -> torch.Tensor:
+def cls_attention(session: SessionView, layer: None, target: int, block: int = -1, head: int = -1) -> torch.Tensor:
     """How much the CLS token attends to each patch, in one block and one head (or their mean).
 
     The raw attention of Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021 (fig. 6),
@@ -44,7 +44,7 @@ def cls_attention(session, layer: None, target: int, block: int = -1, head: int 
     return _read(_head(probabilities, head, name), layout)
 
 
-def _stack(session) -> tuple[list[str], Layout]:
+def _stack(session: SessionView) -> tuple[list[str], Layout]:
     session.check_attention_layer(-1)  # a clear error when the model recorded no attention
     names = session.attention_layers
     sizes = {tuple(session.attention(name).shape[-2:]) for name in names}
@@ -77,7 +77,7 @@ def _discard_weakest(matrix: torch.Tensor, ratio: float) -> torch.Tensor:
 
 
 def attention_rollout(
-    session, layer: None, target: int, head_fusion: str = "mean", discard_ratio: float = 0.0
+    session: SessionView, layer: None, target: int, head_fusion: str = "mean", discard_ratio: float = 0.0
 ) -> torch.Tensor:
     """Attention rollout: the product over blocks of (attention + identity), rows renormalised.
 
@@ -97,7 +97,7 @@ def attention_rollout(
     return _read(rollout, layout)
 
 
-def gradient_rollout(session, layer: None, target: int) -> torch.Tensor:
+def gradient_rollout(session: SessionView, layer: None, target: int) -> torch.Tensor:
     """Gradient-weighted attention rollout: R ← R + mean_heads((∇A ⊙ A)⁺) · R over the blocks.
 
     Chefer, Gur & Wolf, "Generic Attention-model Explainability for Interpreting Bi-Modal and
@@ -114,7 +114,7 @@ def gradient_rollout(session, layer: None, target: int) -> torch.Tensor:
     return _read(relevance, layout)
 
 
-def _attention_bounds(session) -> dict[str, tuple[int, int]]:
+def _attention_bounds(session: SessionView) -> dict[str, tuple[int, int]]:
     """Slider ranges that depend on the model: its blocks and their heads."""
     names = session.attention_layers
     if not names:

@@ -4,13 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import torch
+from torch import nn
 
 from ..errors import MethodError
+from ..outputs import OutputChoice
+from ..tokens import Layout
+
+
+class SessionView(Protocol):
+    """What a method may read of a :class:`~xai_widgets.engine.Session`: the kept forward
+    of one image (its input, class scores and layer outputs) and the gradients it answers."""
+
+    model: nn.Module
+    output: OutputChoice
+    input: torch.Tensor
+    logits: torch.Tensor
+
+    def activation(self, layer: str) -> torch.Tensor: ...
+
+    def gradient(self, layer: str, target: int) -> torch.Tensor: ...
+
+    def layer_outputs(self, layer: str, maps: torch.Tensor) -> torch.Tensor: ...
+
+    @property
+    def attention_layers(self) -> list[str]: ...
+
+    def check_attention_layer(self, layer: Any) -> str: ...
+
+    def attention(self, layer: Any) -> torch.Tensor: ...
+
+    def attention_gradient(self, layer: Any, target: int) -> torch.Tensor: ...
+
+    def token_layout(self, tokens: int) -> Layout: ...
+
 
 Compute = Callable[..., torch.Tensor]
+"""``compute(session: SessionView, layer, target, **params)`` → a 2-D map on the model's device."""
 
 
 @dataclass(frozen=True)
@@ -117,4 +149,4 @@ def all_methods() -> list[Method]:
     return list(_REGISTRY.values())
 
 
-__all__ = ["Method", "Param", "register", "get_method", "all_methods"]
+__all__ = ["Method", "Param", "SessionView", "register", "get_method", "all_methods"]

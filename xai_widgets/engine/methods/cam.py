@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Method, register
+from .base import Method, SessionView, register
 
 EPS = 1e-7
 
@@ -22,7 +22,7 @@ def grad_cam_weights(grad: torch.Tensor) -> torch.Tensor:
     return grad.mean(dim=(-2, -1))
 
 
-def grad_cam(session, layer: str, target: int) -> torch.Tensor:
+def grad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Grad-CAM: ReLU of the activation channels weighted by their mean gradient.
 
     Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
@@ -32,7 +32,7 @@ def grad_cam(session, layer: str, target: int) -> torch.Tensor:
     return _weighted(grad_cam_weights(session.gradient(layer, target)[0]), activation)
 
 
-def grad_cam_plus_plus(session, layer: str, target: int) -> torch.Tensor:
+def grad_cam_plus_plus(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Grad-CAM++: channel weights sum positive gradients with per-pixel coefficients.
 
     Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep Convolutional
@@ -47,7 +47,7 @@ def grad_cam_plus_plus(session, layer: str, target: int) -> torch.Tensor:
     return _weighted(weights, activation)
 
 
-def xgrad_cam(session, layer: str, target: int) -> torch.Tensor:
+def xgrad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """XGrad-CAM: gradients averaged with the activation's own spatial distribution as weights.
 
     Fu et al., "Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation of CNNs",
@@ -59,7 +59,7 @@ def xgrad_cam(session, layer: str, target: int) -> torch.Tensor:
     return _weighted((grad * share).sum(dim=(1, 2)), activation)
 
 
-def layer_cam(session, layer: str, target: int) -> torch.Tensor:
+def layer_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """LayerCAM: each activation weighted by its own positive gradient, per pixel.
 
     Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for Localization",
@@ -70,7 +70,7 @@ def layer_cam(session, layer: str, target: int) -> torch.Tensor:
     return torch.relu((torch.relu(grad) * activation).sum(dim=0))
 
 
-def hires_cam(session, layer: str, target: int) -> torch.Tensor:
+def hires_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """HiResCAM: the element-wise product of gradient and activation, summed over channels.
 
     Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations of
@@ -81,7 +81,7 @@ def hires_cam(session, layer: str, target: int) -> torch.Tensor:
     return torch.relu((grad * activation).sum(dim=0))
 
 
-def eigen_cam(session, layer: str, target: int) -> torch.Tensor:
+def eigen_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Eigen-CAM: the activations projected on their first principal component (class-free).
 
     Muhammad & Yeasin, "Eigen-CAM: Class Activation Map using Principal Components", IJCNN

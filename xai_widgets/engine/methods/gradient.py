@@ -6,11 +6,11 @@ import numpy as np
 import torch
 
 from ..batched import input_gradients
-from ..session import INPUT
-from .base import Method, Param, register
+from ..layers import INPUT
+from .base import Method, Param, SessionView, register
 
 
-def saliency(session, layer: None, target: int) -> torch.Tensor:
+def saliency(session: SessionView, layer: None, target: int) -> torch.Tensor:
     """Vanilla saliency: max over colour channels of |d score / d pixel|.
 
     Simonyan et al., "Deep Inside Convolutional Networks: Visualising Image Classification
@@ -19,7 +19,7 @@ def saliency(session, layer: None, target: int) -> torch.Tensor:
     return session.gradient(INPUT, target)[0].abs().amax(dim=0)
 
 
-def gradient_x_input(session, layer: None, target: int) -> torch.Tensor:
+def gradient_x_input(session: SessionView, layer: None, target: int) -> torch.Tensor:
     """Gradient × input, summed over colour channels (signed).
 
     Shrikumar et al., "Not Just a Black Box: Learning Important Features Through Propagating
@@ -29,7 +29,13 @@ def gradient_x_input(session, layer: None, target: int) -> torch.Tensor:
 
 
 def smoothgrad(
-    session, layer: None, target: int, samples: int = 25, noise: float = 0.15, seed: int = 0, variant: str = "mean"
+    session: SessionView,
+    layer: None,
+    target: int,
+    samples: int = 25,
+    noise: float = 0.15,
+    seed: int = 0,
+    variant: str = "mean",
 ) -> torch.Tensor:
     """SmoothGrad: |gradient| averaged over noisy copies of the input, max over channels.
 
@@ -54,7 +60,9 @@ def smoothgrad(
     return per_channel.amax(dim=0)
 
 
-def integrated_gradients(session, layer: None, target: int, steps: int = 32, baseline: float = 0.0) -> torch.Tensor:
+def integrated_gradients(
+    session: SessionView, layer: None, target: int, steps: int = 32, baseline: float = 0.0
+) -> torch.Tensor:
     """Integrated Gradients from a constant baseline, summed over channels (signed).
 
     Sundararajan et al., "Axiomatic Attribution for Deep Networks", ICML 2017. The path

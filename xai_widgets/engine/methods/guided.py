@@ -12,7 +12,7 @@ from torch import nn
 from ..batched import input_gradients
 from ..errors import MethodError
 from ..model_state import is_scripted
-from .base import Method, register
+from .base import Method, SessionView, register
 from .cam import grad_cam
 
 RECTIFIERS = (nn.ReLU, nn.ReLU6)
@@ -63,14 +63,14 @@ def check_rectifiers(model: nn.Module) -> None:
         )
 
 
-def _guided_gradient(session, target: int) -> torch.Tensor:
+def _guided_gradient(session: SessionView, target: int) -> torch.Tensor:
     check_rectifiers(session.model)
     return input_gradients(
         session.model, session.input.detach(), target, context=guided_rectifiers, output=session.output
     )[0]
 
 
-def guided_backprop(session, layer: None, target: int) -> torch.Tensor:
+def guided_backprop(session: SessionView, layer: None, target: int) -> torch.Tensor:
     """Guided Backpropagation, max over channels of |gradient|.
 
     Springenberg et al., "Striving for Simplicity: The All Convolutional Net", ICLR Workshop
@@ -79,7 +79,7 @@ def guided_backprop(session, layer: None, target: int) -> torch.Tensor:
     return _guided_gradient(session, target).abs().amax(dim=0)
 
 
-def guided_grad_cam(session, layer: str, target: int) -> torch.Tensor:
+def guided_grad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Guided Grad-CAM: guided backprop times the Grad-CAM upsampled to the input, max over channels.
 
     Selvaraju et al., ICCV 2017.

@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 
 from ..batched import class_scores, layer_swap_scores
-from .base import Method, Param, register
+from .base import Method, Param, SessionView, register
 
 
 def occlusion(
-    session, layer: None, target: int, window: int = 32, stride: int = 16, baseline: float = 0.0
+    session: SessionView, layer: None, target: int, window: int = 32, stride: int = 16, baseline: float = 0.0
 ) -> torch.Tensor:
     """Occlusion: the class-score drop when a square window is set to ``baseline``.
 
@@ -36,7 +36,7 @@ def occlusion(
     return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
 
 
-def score_cam(session, layer: str, target: int) -> torch.Tensor:
+def score_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Score-CAM: channels weighted by the softmax of the scores of the input masked by each.
 
     Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural
@@ -53,7 +53,7 @@ def score_cam(session, layer: str, target: int) -> torch.Tensor:
     return torch.relu(torch.einsum("c,chw->hw", weights, activation))
 
 
-def ablation_cam(session, layer: str, target: int) -> torch.Tensor:
+def ablation_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Ablation-CAM: a channel's weight is the relative score drop when it is zeroed.
 
     Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep Convolutional Network via

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..batched import class_scores
-from .base import Method, Param, register
+from .base import Method, Param, SessionView, register
 
 
 def rise_masks(count: int, grid: int, keep: float, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -25,7 +25,9 @@ def rise_masks(count: int, grid: int, keep: float, size: tuple[int, int], genera
     )
 
 
-def rise(session, layer: None, target: int, masks: int = 256, grid: int = 7, keep: float = 0.5, seed: int = 0):
+def rise(
+    session: SessionView, layer: None, target: int, masks: int = 256, grid: int = 7, keep: float = 0.5, seed: int = 0
+):
     """RISE: the class probability of randomly masked copies, averaged per pixel over the masks.
 
     Petsiuk et al., "RISE: Randomized Input Sampling for Explanation of Black-box Models",
@@ -81,7 +83,7 @@ def coalitions(features: int, samples: int, generator: torch.Generator) -> tuple
 
 
 def kernel_shap(
-    session,
+    session: SessionView,
     layer: None,
     target: int,
     segments: int = 8,
