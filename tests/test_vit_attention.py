@@ -134,7 +134,7 @@ def test_attention_requests_that_cannot_be_met_say_what_to_do():
 
 
 def test_grouped_query_attention_through_sdpa_is_recorded_and_unchanged():
-    from xai_widgets.engine.attention import AttentionRecorder
+    from xai_widgets.engine.attention_capture import AttentionRecorder
 
     class GroupedQuery(torch.nn.Module):
         def forward(self, q, k, v):

@@ -1,6 +1,5 @@
 """The explainer engine: torch only, no widget imports."""
 
-from .batch import grad_cam_batch
 from .errors import (
     ExplainError,
     ImageError,
@@ -11,6 +10,7 @@ from .errors import (
     TargetError,
 )
 from .explain import explain
+from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
 from .methods import Method, all_methods, get_method, register

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from .attention import AttentionRecord, AttentionRecorder
+from .attention_capture import AttentionRecord, AttentionRecorder
 from .cache import LRUCache
 from .errors import ExplainError, LayerError, ModelCallError, TargetError
 from .inputs import ImageLike, Transform, prepare_image

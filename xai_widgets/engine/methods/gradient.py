@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..batched import input_gradients
 from ..layers import INPUT
+from ..model_calls import input_gradients
 from .base import Method, Param, SessionView, register
 
 

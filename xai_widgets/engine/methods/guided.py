@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batched import input_gradients
 from ..errors import MethodError
+from ..model_calls import input_gradients
 from ..model_state import is_scripted
 from .base import Method, SessionView, register
 from .cam import grad_cam

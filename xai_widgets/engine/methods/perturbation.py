@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..batched import class_scores, layer_swap_scores
+from ..model_calls import class_scores, layer_swap_scores
 from .base import Method, Param, SessionView, register
 
 

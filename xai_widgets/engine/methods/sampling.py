@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..batched import class_scores
+from ..model_calls import class_scores
 from .base import Method, Param, SessionView, register
 
 

@@ -8,9 +8,9 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
-from .batched import count_calls
 from .errors import LayerError
 from .methods.cam import grad_cam_weights
+from .model_calls import count_calls
 from .model_state import evaluation_mode, forward_hooks, model_device, model_dtype
 from .outputs import select_logits
 from .progress import report
