@@ -78,6 +78,7 @@ class Session:
         self._attention: dict[str, AttentionRecord] = {}
         self._attention_gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
         self._default_layer: Optional[str] = None
+        self._no_live_layer = False  # set when no token layer gets a gradient (e.g. a zero classifier head)
         self._live: set[str] = set()  # token layers whose patch tokens have had a gradient
         # class → {layer: gradient}; a class swept over every layer costs about as much
         # memory as the activations, so only the most recent few are kept
@@ -191,14 +192,14 @@ class Session:
         known = self._class_gradients(top)
         known.update(self._backward(top, [info.name for info in self.layers if info.name not in known]))
         live = [info for info in self.layers if info.name in known and bool(known[info.name].any())]
-        if not live:
-            raise LayerError(
-                "No layer's map gets any gradient from the class score, so gradient maps would be empty; "
-                "use 'eigencam', an attention method or an input method such as 'saliency'."
-            )
         # prefer the width of the model's last layer (its embedding width): q·k·v and MLP-hidden
         # outputs are poor defaults
         width = self.layers[-1].shape[0]
+        if not live:
+            # gradient maps are empty everywhere; the class-free methods still need a layer
+            self._no_live_layer = True
+            self.notes.append(self.dead_gradient_message())
+            return next((info for info in reversed(self.layers) if info.shape[0] == width), self.layers[-1]).name
         default = next((info for info in reversed(live) if info.shape[0] == width), live[-1]).name
         if live[-1] is not self.layers[-1]:
             first_dead = self.layers[self.layers.index(live[-1]) + 1].name
@@ -207,6 +208,23 @@ class Session:
                 f"its prediction from the prefix (CLS) token. Gradient maps default to {default!r}."
             )
         return default
+
+    def dead_gradient_message(self) -> str:
+        """Why no layer's patch tokens get a gradient, and which methods work all the same."""
+        scores = self.logits.detach()[0]
+        if bool((scores == scores[0]).all()):
+            cause = (
+                f"all {self.num_classes} class scores are equal ({float(scores[0]):.3g}) whatever the image, as with a "
+                "classifier head whose weights are all zero (torchvision initialises a ViT's head so with "
+                "weights=None): load trained weights or train the head for class-specific maps"
+            )
+        else:
+            cause = "the class scores do not depend on any layer's patch tokens"
+        working = "'eigencam'" + (", 'attention' and 'rollout'" if self.attention_layers else "")
+        return (
+            f"No layer's map gets any gradient from the class score: {cause}. Gradient maps would be empty here; "
+            f"{working} need no gradient and still work."
+        )
 
     def _no_layer_message(self) -> str:
         if is_scripted(self.model):
@@ -304,15 +322,20 @@ class Session:
             known.update(self._backward(target, names))
         grad = known[layer]
         if layer != INPUT and self._layouts[layer].kind != SPATIAL and not self._gets_gradient(layer, grad):
+            default = self.default_layer
+            if self._no_live_layer:
+                raise LayerError(self.dead_gradient_message())
             raise LayerError(
                 f"The patch tokens of layer {layer!r} get no gradient from class {target}: the model reads its "
                 "prediction from the prefix (CLS) token, and after this layer nothing mixes the patches into it, "
-                f"so gradient maps are empty here. Pick an earlier layer such as {self.default_layer!r} "
+                f"so gradient maps are empty here. Pick an earlier layer such as {default!r} "
                 "(the default), or use 'eigencam' or an attention method, which need no gradient."
             )
         return grad
 
     def _backward(self, target: int, names: Sequence[str]) -> dict[str, torch.Tensor]:
+        if not names:
+            return {}
         points = [self.input if name == INPUT else self._activations[name] for name in names]
         with torch.inference_mode(False), torch.enable_grad():
             grads = torch.autograd.grad(self.logits[0, target], points, retain_graph=True, allow_unused=True)

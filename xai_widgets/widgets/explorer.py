@@ -150,7 +150,9 @@ class Explorer(OverlayWidget):
             self.layers = [describe_layer(info) for info in session.layers]
             known = {info.name for info in session.layers}
             wanted = layer if layer is not None else self.layer
-            self.layer = wanted if wanted in known else (session.default_layer if session.layers else "")
+            # found for every image (not only the first), so its note is shown for each one
+            default = session.default_layer if session.layers else ""
+            self.layer = wanted if wanted in known else default
             self.top_classes = [
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
