@@ -24,7 +24,7 @@ def test_grid_cells_are_the_engine_maps_from_one_forward():
     grid = Compare(
         model, random_image(0), methods=["gradcam", "layercam", "saliency"], layers=["net.features.3", "net.features"]
     )
-    assert model.calls == 2  # the grid's forward, and the linked Explorer's
+    assert model.calls == 1  # the grid's forward; the linked Explorer is made on first use, from it
     assert [cell["title"] for cell in grid.cells] == [
         "Grad-CAM · net.features.3",
         "Grad-CAM · net.features",
@@ -72,4 +72,26 @@ def test_a_failing_cell_shows_its_error_and_the_others_still_draw():
 def test_closing_frees_the_session():
     grid = Compare(tiny_cnn(), random_image(0), methods=["gradcam"])
     grid.close()
+    assert grid.session.logits is None
+
+
+def test_the_linked_explorer_reuses_the_grid_forward_and_its_model_arguments():
+    class Pair(nn.Module):  # class scores in the second output: needs output=1 everywhere
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = Counting()
+
+        def forward(self, x):
+            return x.mean(), self.net(x)
+
+    model = Pair()
+    grid = Compare(model, random_image(0), methods=["gradcam"], output=1)
+    assert model.net.calls == 1 and grid.cells[0]["error"] is None
+    explorer = grid.explorer
+    assert model.net.calls == 1 and explorer.session() is grid.session and explorer.output == 1
+    grid.selected = 0
+    assert explorer.result["error"] is None and explorer.result["key"]["target"] == grid.target
+    grid.close()
+    assert grid.session.logits is not None  # the Explorer owns it now
+    explorer.close()
     assert grid.session.logits is None

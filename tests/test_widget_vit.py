@@ -7,7 +7,7 @@ import torch
 from torchvision.models import VisionTransformer
 
 from tests.models import random_image, tiny_cnn
-from xai_widgets import Explorer
+from xai_widgets import Compare, Explorer
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_layer_and_head_controls_rerun_attention(explorer):
 def test_the_head_grid_shows_every_head_and_opens_one_in_the_explorer(explorer):
     explorer.method = "attention"
     explorer.method_params = {"block": 2, "head": -1}
-    grid = explorer.head_grid()
+    grid = Compare.heads(explorer)
     try:
         assert len(grid.cells) == 4 and grid.columns == 4
         assert [cell["params"] for cell in grid.cells] == [{"block": 2, "head": h} for h in range(4)]
@@ -81,4 +81,20 @@ def test_the_head_grid_shows_every_head_and_opens_one_in_the_explorer(explorer):
         expected = explorer.session().attention(2)[3, 0, 1:].reshape(4, 4).numpy()
         np.testing.assert_allclose(explorer.attribution(), expected, rtol=1e-6)
     finally:
-        grid.session.close()
+        grid.close()
+
+
+def test_a_head_grid_opens_its_own_image_after_the_explorer_moved_on(explorer):
+    explorer.method = "attention"
+    grid = Compare.heads(explorer, block=1)
+    try:
+        first_target = explorer.target
+        explorer.image_index = 1
+        explorer.target = (first_target + 1) % 1000
+        grid.selected = 2
+        assert explorer.image_index == 0 and explorer.target == grid.target == first_target
+        assert explorer.result["key"]["image_index"] == 0 and explorer.method_params == {"block": 1, "head": 2}
+        expected = explorer.session().attention(1)[2, 0, 1:].reshape(4, 4).numpy()
+        np.testing.assert_allclose(explorer.attribution(), expected, rtol=1e-6)
+    finally:
+        grid.close()

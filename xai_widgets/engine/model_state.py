@@ -12,6 +12,15 @@ from torch import nn
 from .errors import LayerError
 
 
+def check_model(model: object) -> nn.Module:
+    """``model`` itself if it is an ``nn.Module``; else a TypeError that says how to make one."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a torch.nn.Module, not {type(model).__name__}; wrap a plain function in an nn.Module."
+        )
+    return model
+
+
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer (CPU for a model with neither)."""
     for tensor in (*model.parameters(), *model.buffers()):

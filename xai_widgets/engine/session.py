@@ -18,6 +18,7 @@ from .layers import INPUT, LayerInfo
 from .methods import get_method
 from .model_state import (
     SCRIPTED,
+    check_model,
     evaluation_mode,
     forward_hooks,
     is_scripted,
@@ -59,11 +60,7 @@ class Session:
         cache_size: int = 64,
         output: OutputChoice = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"model must be a torch.nn.Module, not {type(model).__name__}; wrap a plain function in an nn.Module."
-            )
-        model, compiled_note = unwrap_compiled(model)
+        model, compiled_note = unwrap_compiled(check_model(model))
         self.model = model
         self.output = output
         self.device = model_device(model)

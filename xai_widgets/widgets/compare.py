@@ -9,9 +9,11 @@ import ipywidgets
 import traitlets
 from torch import nn
 
-from ..engine import ExplainError, Session, get_method
+from ..engine import ExplainError, Method, Session, get_method
 from ..engine.inputs import ImageLike, Transform
-from .explorer import Explorer, bundle
+from ..engine.outputs import OutputChoice
+from .bundles import bundle
+from .explorer import Explorer
 from .overlay import OverlayWidget
 from .serialize import encode_map, encode_png
 
@@ -24,10 +26,11 @@ class Compare(OverlayWidget):
     Every cell comes from the same engine session, so CAM-family cells reuse one set of
     activations and gradients. The cells share one opacity, colormap and normalisation, set
     in the browser. Clicking a cell opens it in the linked :class:`Explorer` (``.explorer``,
-    shown together with the grid by :meth:`view`).
+    shown together with the grid by :meth:`view`); that Explorer is made on first use and
+    reuses the grid's forward.
 
     Args:
-        model, image, labels, transform: as for :class:`Explorer` (one image).
+        model, image, labels, transform, output: as for :class:`Explorer` (one image).
         methods: method names, one column each (default: a CAM and gradient selection).
         layers: layer names for the methods that use one (default: the session's default layer).
         params: parameter sets, one cell per method × layer × set (e.g. one per attention
@@ -55,6 +58,7 @@ class Compare(OverlayWidget):
         target: Optional[int] = None,
         labels: Optional[Sequence[str]] = None,
         transform: Optional[Transform] = None,
+        output: OutputChoice = None,
         params: Sequence[dict[str, Any]] = ({},),
         explorer: Optional[Explorer] = None,
         opacity: float = 0.5,
@@ -62,11 +66,11 @@ class Compare(OverlayWidget):
         normalization: str = "auto",
     ) -> None:
         specs = [get_method(name) for name in methods]
-        self.session = Session(model, image, transform=transform)
+        self.session = Session(model, image, transform=transform, output=output)
         self.target = self.session.check_target(target)
         layer_names = [self.session.check_layer(name) for name in (layers or [self.session.default_layer])]
         requests = [
-            (spec, layer, {name: value for name, value in values.items() if name in {p.name for p in spec.params}})
+            (spec, layer, spec.select_params(values))
             for spec in specs
             for layer in (layer_names if spec.uses_layer else [None])
             for values in params
@@ -83,9 +87,43 @@ class Compare(OverlayWidget):
             colormap=colormap,
             normalization=normalization,
         )
-        self.explorer = explorer or Explorer(model, image, labels=labels, transform=transform, target=self.target)
+        self._model, self._image, self._labels, self._transform, self._output = model, image, labels, transform, output
+        self._explorer = explorer
+        self._explorer_image: Optional[int] = None  # which of the Explorer's images the grid shows
+        self._session_handed_over = False
 
-    def _cell(self, spec, layer: Optional[str], params: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def heads(cls, explorer: Explorer, block: Optional[int] = None, columns: int = 4) -> Compare:
+        """Every head's CLS attention in one attention block of ``explorer``'s current image,
+        side by side, linked to that Explorer: a click shows the head there (on this image,
+        even if the Explorer has moved on to another one).
+
+        ``block``: an index into ``session().attention_layers`` (default: the block the
+        Explorer's attention controls show, else the last).
+        """
+        session = explorer.session()
+        if block is None:
+            block = int(explorer.method_params.get("block", -1)) if explorer.method == "attention" else -1
+        heads = int(session.attention(block).shape[0])
+        grid = cls(
+            explorer.model,
+            explorer.image(),
+            methods=["attention"],
+            params=[{"block": block, "head": head} for head in range(heads)],
+            transform=explorer.transform,
+            output=explorer.output,
+            labels=explorer.labels,
+            target=explorer.target,
+            explorer=explorer,
+            opacity=explorer.opacity,
+            colormap=explorer.colormap,
+            normalization=explorer.normalization,
+        )
+        grid._explorer_image = explorer.image_index
+        grid.columns = min(columns, heads)
+        return grid
+
+    def _cell(self, spec: Method, layer: Optional[str], params: dict[str, Any]) -> dict[str, Any]:
         settings = "".join(f" · {name} {value}" for name, value in params.items())
         title = spec.label + (f" · {layer}" if layer else "") + settings
         cell = {"title": title, "method": spec.name, "layer": layer or "", "params": params, "target": self.target}
@@ -95,25 +133,44 @@ class Compare(OverlayWidget):
             return {**cell, "error": str(err), "signed": spec.signed}
         return {**cell, "error": None, "signed": spec.signed, **encode_map(attribution)}
 
+    @property
+    def explorer(self) -> Explorer:
+        """The Explorer clicked cells open in, made on first use from the grid's own forward."""
+        if self._explorer is None:
+            self._explorer = Explorer(
+                self._model,
+                self._image,
+                labels=self._labels,
+                transform=self._transform,
+                output=self._output,
+                target=self.target,
+                session=self.session,
+            )
+            self._session_handed_over = True
+        return self._explorer
+
     @traitlets.observe("selected")
     def _open_selected(self, change: dict) -> None:
         if not 0 <= change["new"] < len(self.cells):
             return
         cell = self.cells[change["new"]]
-        with self.explorer.hold_trait_notifications():
-            self.explorer.method = cell["method"]
-            self.explorer.method_params = dict(cell.get("params", {}))
+        explorer = self.explorer
+        if self._explorer_image is not None and explorer.image_index != self._explorer_image:
+            explorer.image_index = self._explorer_image  # the grid's image, with its own classes
+        with explorer.hold_trait_notifications():
+            explorer.method = cell["method"]
+            explorer.method_params = dict(cell.get("params", {}))
             if cell["layer"]:
-                self.explorer.layer = cell["layer"]
-            self.explorer.target = cell["target"]
+                explorer.layer = cell["layer"]
+            explorer.target = cell["target"]
 
     def view(self) -> ipywidgets.VBox:
         """The grid with its linked Explorer below it."""
         return ipywidgets.VBox([self, self.explorer])
 
     def close(self) -> None:
-        """Close the grid and free the engine's tensors."""
+        """Close the grid and free the engine's tensors (unless its Explorer now uses them)."""
         session = getattr(self, "session", None)
-        if session is not None:
+        if session is not None and not getattr(self, "_session_handed_over", False):
             session.close()
         super().close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import pathlib
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
@@ -14,25 +13,16 @@ from torch import nn
 from ..engine import ExplainError, Session, all_methods, get_method
 from ..engine.cache import LRUCache
 from ..engine.inputs import Transform
+from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
+from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
 from .overlay import OverlayWidget
-from .serialize import decode_map, encode_map, encode_png
+from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 
-STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger(__name__)
-
-
-def bundle(name: str) -> Any:
-    """The built front end, or a stand-in that says how to build it."""
-    path = STATIC / name
-    if path.exists():
-        return path
-    message = f"xai_widgets: the front end {path} is missing; build it with `make js` or install from a wheel."
-    log.warning(message)
-    return f"export default {{ render({{ el }}) {{ el.textContent = {message!r}; }} }};"
 
 
 class Explorer(OverlayWidget):
@@ -57,6 +47,8 @@ class Explorer(OverlayWidget):
         output: which part of the model's output holds the class scores when it returns a
             tuple, dict or object: an index, a key or a function (default: ``.logits`` or
             the first tensor; see ``Session``).
+        session: an engine session of the first image to reuse (its forward and kept graph),
+            for example the one a linked ``Compare`` already made; the Explorer then owns it.
     """
 
     SESSIONS = 2
@@ -95,11 +87,9 @@ class Explorer(OverlayWidget):
         normalization: str = "auto",
         top_k: int = 5,
         output: OutputChoice = None,
+        session: Optional[Session] = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"model must be a torch.nn.Module, not {type(model).__name__}; wrap a plain function in an nn.Module."
-            )
+        check_model(model)
         get_method(method)  # fail early, with the list of methods
         names, self._images = named_images(images)
         self.model = model
@@ -108,11 +98,14 @@ class Explorer(OverlayWidget):
         self.top_k = top_k
         self._class_names = list(labels) if labels is not None else None
         self._sessions: LRUCache[Session] = LRUCache(self.SESSIONS)
+        if session is not None:  # a linked widget's forward of the first image, reused
+            self._sessions.put(0, session)
         self._jobs = LatestWins()
         self._seq = 0
         self._error: Optional[str] = None  # why the current image could not be loaded
         self._requested: Optional[dict[str, Any]] = None  # key of the newest request
         self._quiet = True  # no engine calls while the traits are first set
+        self._closed = False
         super().__init__(
             image_names=names,
             methods=[describe_method(m) for m in all_methods()],
@@ -127,11 +120,17 @@ class Explorer(OverlayWidget):
 
     def session(self) -> Session:
         """The engine session of the current image (one forward per image, kept in an LRU)."""
+        if self._closed:
+            raise ExplainError("This Explorer is closed; create a new one to explain more images.")
         session = self._sessions.get(self.image_index)
         if session is None:
             session = Session(self.model, self._images[self.image_index], transform=self.transform, output=self.output)
             self._sessions.put(self.image_index, session)
         return session
+
+    def image(self) -> Any:
+        """The current image as it was given (PIL, array, tensor or path)."""
+        return self._images[self.image_index]
 
     def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None) -> None:
         self._requested = None
@@ -170,12 +169,12 @@ class Explorer(OverlayWidget):
 
     @traitlets.observe("image_index")
     def _on_image(self, change: dict) -> None:
-        if not self._quiet:
+        if not self._quiet and not self._closed:
             self._load_image()
 
     @traitlets.observe("layer", "method", "target", "method_params")
     def _on_control(self, change: dict) -> None:
-        if not self._quiet:
+        if not self._quiet and not self._closed:
             self._refresh()
 
     def _key(self) -> dict[str, Any]:
@@ -223,7 +222,7 @@ class Explorer(OverlayWidget):
             return {"error": self._error}
         try:
             spec = get_method(key["method"])
-            params = {name: value for name, value in key["params"].items() if name in {p.name for p in spec.params}}
+            params = spec.select_params(key["params"])
             attribution = self.session().attribution(
                 spec.name, layer=key["layer"] or None, target=key["target"], **params
             )
@@ -240,35 +239,6 @@ class Explorer(OverlayWidget):
         self._seq += 1
         self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, **fields}
 
-    def head_grid(self, block: Optional[int] = None, columns: int = 4) -> Any:
-        """Every head's CLS attention in one attention block, side by side, as a ``Compare``
-        grid linked to this Explorer (a click shows that head here).
-
-        ``block``: an index into ``session().attention_layers`` (default: the block the
-        Explorer's attention controls show, else the last).
-        """
-        from .compare import Compare
-
-        session = self.session()
-        if block is None:
-            block = int(self.method_params.get("block", -1)) if self.method == "attention" else -1
-        heads = int(session.attention(block).shape[0])
-        grid = Compare(
-            self.model,
-            self._images[self.image_index],
-            methods=["attention"],
-            params=[{"block": block, "head": head} for head in range(heads)],
-            transform=self.transform,
-            labels=self._class_names,
-            target=self.target,
-            explorer=self,
-            opacity=self.opacity,
-            colormap=self.colormap,
-            normalization=self.normalization,
-        )
-        grid.columns = min(columns, heads)
-        return grid
-
     # -- for scripts and tests ----------------------------------------------------------
 
     def wait(self, timeout: Optional[float] = 60.0) -> Explorer:
@@ -284,7 +254,12 @@ class Explorer(OverlayWidget):
         return decode_map(self.result)
 
     def close(self) -> None:
-        """Close the widget and free the engine's tensors (device memory included)."""
+        """Close the widget and free the engine's tensors (device memory included).
+
+        A closed Explorer ignores control changes (no new forward, no worker thread) and
+        keeps no reference that stops its model and images from being collected.
+        """
+        self._closed = True
         jobs = getattr(self, "_jobs", None)
         if jobs is not None:
             jobs.shutdown()
@@ -295,6 +270,7 @@ class Explorer(OverlayWidget):
                 if session is not None:
                     session.close()
             sessions.clear()
+        self._images = []
         super().close()
 
 
@@ -303,39 +279,6 @@ def _is_slow(method: str) -> bool:
         return get_method(method).slow
     except ExplainError:
         return False
-
-
-def describe_layer(info) -> dict[str, Any]:
-    """The layer-list entry the front end shows: name, map shape and, for tokens, their layout."""
-    entry: dict[str, Any] = {"name": info.name, "shape": list(info.shape)}
-    if info.kind != "spatial":
-        entry["tokens"] = info.layout.describe()
-    return entry
-
-
-def describe_method(method, session: Optional[Session] = None) -> dict[str, Any]:
-    """The catalogue entry the front end shows for ``method`` (slider ranges fitted to ``session``'s model)."""
-    bounds = method.slider_bounds(session) if session is not None else {}
-    return {
-        "name": method.name,
-        "label": method.label,
-        "signed": method.signed,
-        "uses_layer": method.uses_layer,
-        "uses_target": method.uses_target,
-        "slow": method.slow,
-        "params": [
-            {
-                "name": p.name,
-                "label": p.label,
-                "default": p.default,
-                "min": bounds.get(p.name, (p.minimum, p.maximum))[0],
-                "max": bounds.get(p.name, (p.minimum, p.maximum))[1],
-                "step": p.step,
-                "choices": list(p.choices),
-            }
-            for p in method.params
-        ],
-    }
 
 
 def _label_list(names: Optional[Sequence[str]], count: int) -> list[str]:

@@ -1,13 +1,17 @@
-"""Engine tensors to the compact bytes the front end decodes."""
+"""The wire format: engine tensors to the compact bytes the front end decodes, and the
+descriptions of layers and methods the front end draws its controls from."""
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
 from PIL import Image
+
+from ..engine import Method, Session
+from ..engine.layers import LayerInfo
 
 
 def encode_map(attribution: torch.Tensor) -> dict[str, Any]:
@@ -33,3 +37,36 @@ def encode_png(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(picture).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def describe_layer(info: LayerInfo) -> dict[str, Any]:
+    """The layer-list entry the front end shows: name, map shape and, for tokens, their layout."""
+    entry: dict[str, Any] = {"name": info.name, "shape": list(info.shape)}
+    if info.kind != "spatial":
+        entry["tokens"] = info.layout.describe()
+    return entry
+
+
+def describe_method(method: Method, session: Optional[Session] = None) -> dict[str, Any]:
+    """The catalogue entry the front end shows for ``method`` (slider ranges fitted to ``session``'s model)."""
+    bounds = method.slider_bounds(session) if session is not None else {}
+    return {
+        "name": method.name,
+        "label": method.label,
+        "signed": method.signed,
+        "uses_layer": method.uses_layer,
+        "uses_target": method.uses_target,
+        "slow": method.slow,
+        "params": [
+            {
+                "name": p.name,
+                "label": p.label,
+                "default": p.default,
+                "min": bounds.get(p.name, (p.minimum, p.maximum))[0],
+                "max": bounds.get(p.name, (p.minimum, p.maximum))[1],
+                "step": p.step,
+                "choices": list(p.choices),
+            }
+            for p in method.params
+        ],
+    }

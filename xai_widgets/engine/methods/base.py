@@ -93,6 +93,11 @@ class Method:
         """Slider ranges that depend on the model (an attention block or head count)."""
         return self.bounds(session) if self.bounds is not None else {}
 
+    def select_params(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``values`` that are this method's parameters (a shared set may hold others')."""
+        names = {param.name for param in self.params}
+        return {name: value for name, value in values.items() if name in names}
+
     def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
         """Every parameter's value: from ``values`` when given (cast to the default's type), else the default."""
         unknown = sorted(set(values) - {param.name for param in self.params})

@@ -1,0 +1,35 @@
+"""Every public entry point takes the same model arguments, checked by one function."""
+
+import inspect
+
+import pytest
+
+from xai_widgets import Compare, Explorer, Session, explain
+from xai_widgets.engine import grad_cam_batch
+
+MODEL_ARGUMENTS = ("model", "transform", "output")
+
+
+@pytest.mark.parametrize("entry", [Session, explain, Explorer, Compare], ids=lambda e: e.__name__)
+def test_model_arguments_are_the_same_everywhere(entry):
+    parameters = inspect.signature(entry).parameters
+    assert all(name in parameters for name in MODEL_ARGUMENTS)
+    if entry in (Explorer, Compare):
+        assert "labels" in parameters
+
+
+@pytest.mark.xfail(strict=True, reason="grad_cam_batch takes preprocessed batches and no output= yet")
+def test_batched_grad_cam_takes_the_model_arguments_too():
+    parameters = inspect.signature(grad_cam_batch).parameters
+    assert all(name in parameters for name in MODEL_ARGUMENTS)
+
+
+def test_heads_take_their_model_arguments_from_the_explorer():
+    parameters = inspect.signature(Compare.heads).parameters
+    assert list(parameters)[:1] == ["explorer"]
+
+
+@pytest.mark.parametrize("entry", [Session, Explorer, Compare, explain], ids=lambda e: e.__name__)
+def test_one_check_refuses_a_plain_function(entry):
+    with pytest.raises(TypeError, match="must be a torch.nn.Module, not function; wrap a plain function"):
+        entry(lambda x: x, None)
