@@ -4,8 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUNDLE := xai_widgets/static/explorer.js
+# JupyterLab refuses to start as root without --allow-root (containers, workshop machines run as root)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# git's view of the tracked files: `make test` must leave it as it found it
+TRACKED_STATE := git diff HEAD --binary 2>/dev/null | sha1sum
 
-.PHONY: lab test test-python test-js test-ui lint js install browser clean bench
+.PHONY: lab test test-python test-js test-ui lint js install browser clean bench screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +22,7 @@ $(STAMP): pyproject.toml
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
 
+# npm writes js/node_modules/.package-lock.json on every install: it stands for "node_modules is current"
 $(BUNDLE): js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/controls/*.ts)
 	cd js && npm run build
 
@@ -25,14 +30,22 @@ install: $(STAMP) $(BUNDLE)
 js: $(BUNDLE)
 
 ## Open JupyterLab on the quickstart notebook (sets everything up first).
+## Extra flags: make lab ARGS="--port 8890 --no-browser"
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/01_quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(ARGS) notebooks/01_quickstart.ipynb
 
 ## Install what every test needs and run them all: Python, JS units and real-browser UI tests.
 test: install browser
+	@$(TRACKED_STATE) > $(VENV)/.tracked-before
 	$(VENV)/bin/ruff check xai_widgets tests benchmarks
 	cd js && npm test
 	$(PY) -m pytest -q
+	@$(TRACKED_STATE) | cmp -s - $(VENV)/.tracked-before || \
+		(echo "make test changed tracked files (tests must write to tests/ui/artifacts/):"; git status --short; exit 1)
+
+## Rewrite the tracked screenshot (docs/explorer.png) and browser latency figures.
+screenshots: install browser
+	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)

@@ -115,7 +115,13 @@ class JupyterServer:
 
 
 def _copy_notebook(source: pathlib.Path, target: pathlib.Path) -> None:
+    """A clean copy: a notebook the user ran and saved carries widget outputs whose models no
+    longer exist ("widget model not found"), so outputs and execution counts are dropped."""
     notebook = json.loads(source.read_text())
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    notebook.get("metadata", {}).pop("widgets", None)
     notebook.setdefault("metadata", {}).setdefault(
         "kernelspec", {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     )
