@@ -565,4 +565,54 @@ CASES: list[Case] = [
         model=tiny_vit,
         notes=(r"get no gradient: the model reads its prediction from the prefix \(CLS\) token",),
     ),
+    Case(
+        "a ViT whose classifier head is zero (torchvision's weights=None), with Grad-CAM",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: zero_head_vit(),
+        error=LayerError,
+        match=r"all 10 class scores are equal .* weights are all zero .*'eigencam', 'attention' and 'rollout' need no",
+    ),
+    Case(
+        "top_k of 0",
+        lambda m, t: top_classes(m, 0),
+        error=TargetError,
+        match=r"top_k must be a whole number of classes to list, at least 1; got 0",
+    ),
+    Case(
+        "fewer targets than images in grad_cam_batch",
+        lambda m, t: batch_maps(m, targets=[1]),
+        error=TargetError,
+        match=r"Got 1 targets for 2 images; pass one class per image, a single int for all, or None",
+    ),
+    Case(
+        "batch_size of 0 in grad_cam_batch",
+        lambda m, t: batch_maps(m, batch_size=0),
+        error=ValueError,
+        match=r"batch_size must be a whole number of images, at least 1; got 0",
+    ),
 ]
+
+
+def zero_head_vit() -> nn.Module:
+    """torchvision's ViT code as torchvision initialises it: the classifier head is all zeros."""
+    from torchvision.models import VisionTransformer
+
+    torch.manual_seed(0)
+    return VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64,
+                             num_classes=10).eval()
+
+
+def top_classes(model: nn.Module, k: int) -> Outcome:
+    session = Session(model, X)
+    try:
+        session.top_k(k)
+        return Outcome(list(session.notes), session.attribution("gradcam"))
+    finally:
+        session.close()
+
+
+def batch_maps(model: nn.Module, **kwargs: Any) -> Outcome:
+    from xai_widgets.engine import grad_cam_batch
+
+    maps = grad_cam_batch(model, torch.stack([X, X]), **kwargs)
+    return Outcome([], maps[0])

@@ -1,5 +1,6 @@
 """Batched Grad-CAM equals one Session per image."""
 
+import pytest
 import torch
 
 from tests.models import random_image, tiny_cnn
@@ -32,7 +33,9 @@ def test_no_graph_is_kept_below_the_layer():
     seen = []
     model.features[0].register_forward_hook(lambda _m, _i, out: seen.append(out.requires_grad))
     grad_cam_batch(model, torch.stack([random_image(0), random_image(1)]), layer="features.3")
-    assert seen == [False, False]  # the call-count probe and the chunk: neither recorded a graph
+    # one image's checking forward (layer and class range) keeps a graph; the call-count probe and
+    # the chunk of every image record none below the layer
+    assert seen == [True, False, False]
     assert torch.is_grad_enabled()  # and the caller's grad mode is back
 
 
@@ -68,3 +71,46 @@ def test_token_layers_batch_over_their_patch_grid():
         session = Session(model, image)
         assert session.default_layer == "blocks.1.norm1"
         torch.testing.assert_close(batch_map, session.attribution("gradcam", target=3), rtol=1e-4, atol=1e-6)
+
+
+def test_every_argument_is_checked_with_a_message_that_names_the_fix():
+    from xai_widgets.engine import ImageError, LayerError, TargetError
+
+    model, stack = tiny_cnn(), torch.stack([random_image(0), random_image(1)])
+    before = stack.clone()
+    with pytest.raises(TargetError, match="Got 1 targets for 2 images; pass one class per image"):
+        grad_cam_batch(model, stack, targets=[3])
+    with pytest.raises(TargetError, match="Class 10 is out of range"):
+        grad_cam_batch(model, stack, targets=[1, 10])
+    with pytest.raises(LayerError, match="no layer named 'features.9'. Did you mean"):
+        grad_cam_batch(model, stack, layer="features.9")
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a whole number of images, at least 1"):
+            grad_cam_batch(model, stack, batch_size=bad)
+    with pytest.raises(ImageError, match="non-empty N×C×H×W batch"):
+        grad_cam_batch(model, stack[0])
+    with pytest.raises(ImageError, match="pass transform=... to prepare PIL images"):
+        grad_cam_batch(model, ["photo.png"])
+    with pytest.raises(TypeError, match="must be a torch.nn.Module"):
+        grad_cam_batch(lambda x: x, stack)
+    assert torch.equal(stack, before)
+
+
+def test_output_and_transform_are_taken_as_elsewhere():
+    from torch import nn
+
+    class Pair(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = tiny_cnn()
+
+        def forward(self, x):
+            return x.mean(), self.net(x)
+
+    stack = torch.stack([random_image(0), random_image(1)])
+    expected = grad_cam_batch(tiny_cnn(), stack, layer="features.3", targets=[1, 2])
+    paired = grad_cam_batch(Pair(), stack, layer="net.features.3", targets=[1, 2], output=1)
+    torch.testing.assert_close(paired, expected)
+    prepared = grad_cam_batch(tiny_cnn(), [stack[0] * 2, stack[1] * 2], layer="features.3", targets=[1, 2],
+                              transform=lambda t: t / 2)
+    torch.testing.assert_close(prepared, expected)

@@ -18,7 +18,6 @@ def test_model_arguments_are_the_same_everywhere(entry):
         assert "labels" in parameters
 
 
-@pytest.mark.xfail(strict=True, reason="grad_cam_batch takes preprocessed batches and no output= yet")
 def test_batched_grad_cam_takes_the_model_arguments_too():
     parameters = inspect.signature(grad_cam_batch).parameters
     assert all(name in parameters for name in MODEL_ARGUMENTS)

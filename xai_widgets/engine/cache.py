@@ -35,6 +35,3 @@ class LRUCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._items

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 from torch import nn
 
-from .errors import LayerError
+from .errors import ImageError, LayerError, TargetError
+from .inputs import Transform, prepare_image
 from .methods.cam import grad_cam_weights
 from .model_calls import count_calls
-from .model_state import evaluation_mode, forward_hooks, model_device, model_dtype
-from .outputs import select_logits
+from .model_state import check_model, evaluation_mode, forward_hooks, model_device, model_dtype
+from .outputs import OutputChoice, select_logits
 from .progress import report
 from .session import Session
 from .tokens import infer_layout
@@ -27,6 +28,8 @@ def grad_cam_batch(
     targets: Targets = None,
     *,
     batch_size: int = 64,
+    transform: Optional[Transform] = None,
+    output: OutputChoice = None,
 ) -> torch.Tensor:
     """Grad-CAM maps (N×h×w) of a stack of preprocessed images (N×C×H×W) at ``layer``.
 
@@ -36,33 +39,81 @@ def grad_cam_batch(
     ``targets``: one class for all, one per image, or ``None`` for each image's top-1 class.
     ``layer`` defaults to the session's default layer (for a ViT, the last one whose patch
     tokens get a gradient); token and channels-last layers give maps over their patch grid.
+    ``transform`` (optional) prepares each image first, so raw images may be passed as a
+    list; ``output`` picks the class scores as for :class:`Session`. The caller's images are
+    never written to.
     """
-    stack = images if isinstance(images, torch.Tensor) else torch.stack(list(images))
+    check_model(model)
+    stack = _stacked(images, transform)
+    batch_size = _checked_batch_size(batch_size)
     device, dtype = model_device(model), model_dtype(model)
-    if layer is None:
-        probe = Session(model, stack[:1])
-        layer = probe.default_layer
+    probe = Session(model, stack[:1], output=output)  # checks the layer and the class range on one image
+    try:
+        layer = probe.check_layer(layer)
+        chosen = _checked_targets(targets, len(stack), probe)
+    finally:
         probe.close()
     with torch.inference_mode(), evaluation_mode(model):
         calls = count_calls(model, model.get_submodule(layer), stack[:1].to(device, dtype))
     maps = []
     for start in range(0, len(stack), batch_size):
         chunk = stack[start : start + batch_size].to(device, dtype)
-        maps.append(_chunk_cams(model, chunk, layer, calls, _chunk_targets(targets, start, len(chunk))))
+        part = None if chosen is None else chosen[start : start + len(chunk)]
+        maps.append(_chunk_cams(model, chunk, layer, calls, part, output))
         report(start + len(chunk), len(stack))
     return torch.cat(maps)
 
 
-def _chunk_targets(targets: Targets, start: int, size: int) -> Optional[torch.Tensor]:
+def _stacked(images: Any, transform: Optional[Transform]) -> torch.Tensor:
+    if transform is not None:
+        if isinstance(images, torch.Tensor) and images.dim() == 4:
+            images = list(images)
+        return torch.cat([prepare_image(image, transform).tensor for image in images])
+    if isinstance(images, torch.Tensor):
+        stack = images
+    else:
+        items = list(images)
+        if not items or not all(isinstance(item, torch.Tensor) for item in items):
+            raise ImageError(
+                "grad_cam_batch takes a non-empty N×C×H×W tensor or a list of C×H×W tensors; pass transform=... "
+                "to prepare PIL images, arrays or paths."
+            )
+        stack = torch.stack(items)
+    if stack.dim() != 4 or len(stack) == 0 or min(stack.shape[-2:]) == 0:
+        raise ImageError(
+            f"grad_cam_batch takes a non-empty N×C×H×W batch of preprocessed images, got shape {tuple(stack.shape)}; "
+            "stack C×H×W tensors with torch.stack, or pass transform=... with a list of images."
+        )
+    return stack
+
+
+def _checked_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of images, at least 1; got {batch_size!r}.")
+    return batch_size
+
+
+def _checked_targets(targets: Targets, count: int, probe: Session) -> Optional[torch.Tensor]:
     if targets is None:
         return None
-    if isinstance(targets, int):
-        return torch.full((size,), targets, dtype=torch.long)
-    return torch.as_tensor(targets, dtype=torch.long)[start : start + size]
+    if isinstance(targets, int) and not isinstance(targets, bool):
+        return torch.full((count,), probe.check_target(targets), dtype=torch.long)
+    values = targets.tolist() if isinstance(targets, torch.Tensor) else list(targets)
+    if len(values) != count:
+        raise TargetError(
+            f"Got {len(values)} targets for {count} images; pass one class per image, a single int for all, "
+            "or None for each image's top-1 class."
+        )
+    return torch.as_tensor([probe.check_target(value) for value in values], dtype=torch.long)
 
 
 def _chunk_cams(
-    model: nn.Module, chunk: torch.Tensor, layer: str, calls: int, targets: Optional[torch.Tensor]
+    model: nn.Module,
+    chunk: torch.Tensor,
+    layer: str,
+    calls: int,
+    targets: Optional[torch.Tensor],
+    output: OutputChoice,
 ) -> torch.Tensor:
     kept: dict[str, torch.Tensor] = {}
     seen = [0]
@@ -79,7 +130,7 @@ def _chunk_cams(
 
     with torch.inference_mode(False), torch.no_grad(), evaluation_mode(model):
         with forward_hooks(model, keep, [layer]):
-            logits = select_logits(model(chunk))
+            logits = select_logits(model(chunk), output)
         torch.set_grad_enabled(True)
         chosen = logits.argmax(dim=1) if targets is None else targets.to(logits.device)
         score = logits.gather(1, chosen[:, None]).sum()

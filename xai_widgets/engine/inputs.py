@@ -40,6 +40,8 @@ def prepare_image(image: ImageLike, transform: Optional[Transform] = None) -> Pr
     if isinstance(image, torch.Tensor):
         checked = _checked_tensor(image.detach(), notes, scale_uint8=transform is None)
         source: Any = checked[0] if image.dim() == 3 and transform is not None else checked
+        if transform is not None and source.data_ptr() == image.data_ptr():
+            source = source.clone()  # a transform may work in place (Normalize(inplace=True)): never on the caller's
     else:
         source = _load(image, notes)
     if transform is not None:
@@ -52,11 +54,6 @@ def prepare_image(image: ImageLike, transform: Optional[Transform] = None) -> Pr
         tensor = tensor.float()
     _check_values(tensor, transform)
     return PreparedImage(tensor=tensor, display=display_picture(tensor[0], transform), notes=tuple(notes))
-
-
-def to_pil(image: ImageLike) -> Image.Image:
-    """Open a path, or convert a PIL image or an H×W(×C) numpy array, to an RGB PIL image."""
-    return _load(image, [])
 
 
 def _load(image: ImageLike, notes: list[str]) -> Image.Image:

@@ -239,6 +239,7 @@ class Session:
 
     def top_k(self, k: int = 5) -> list[tuple[int, float]]:
         """The ``k`` most probable classes as (index, probability), best first."""
+        check_top_k(k)
         values, indices = self.probabilities.topk(min(k, self.num_classes))
         return [(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=False)]
 
@@ -508,3 +509,10 @@ class Session:
         self._attention_gradients.clear()
         self.attributions.clear()
         self.input = self.logits = None  # type: ignore[assignment]
+
+
+def check_top_k(k: Any) -> int:
+    """``k`` if it is a whole number of classes to list (at least 1); else a message with the fix."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise TargetError(f"top_k must be a whole number of classes to list, at least 1; got {k!r} (e.g. top_k=5).")
+    return k

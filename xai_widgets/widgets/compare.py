@@ -14,6 +14,7 @@ from ..engine.inputs import ImageLike, Transform
 from ..engine.outputs import OutputChoice
 from .bundles import bundle
 from .explorer import Explorer
+from .labels import label_list
 from .overlay import OverlayWidget
 from .serialize import encode_map, encode_png
 
@@ -75,8 +76,7 @@ class Compare(OverlayWidget):
             for layer in (layer_names if spec.uses_layer else [None])
             for values in params
         ]
-        names = list(labels) if labels is not None else []
-        label = names[self.target] if self.target < len(names) else f"class {self.target}"
+        label = label_list(labels, self.session.num_classes)[0][self.target]
         probability = float(self.session.probabilities[self.target])
         super().__init__(
             photo=encode_png(self.session.display),

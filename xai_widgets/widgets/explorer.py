@@ -16,9 +16,11 @@ from ..engine.inputs import Transform
 from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
+from ..engine.session import check_top_k
 from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
+from .labels import check_labels, label_list
 from .overlay import OverlayWidget
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 
@@ -38,7 +40,8 @@ class Explorer(OverlayWidget):
     Args:
         model: any ``torch.nn.Module`` image classifier (on any device).
         images: one image (PIL, numpy, tensor or path), a list, or a dict name → image.
-        labels: class names, index = class id (default: numbered classes).
+        labels: class names, a list (index = class id) or a dict {class id: name}
+            (default: numbered classes); a mismatch with the model's classes is noted.
         transform: preprocessing from image to model input (for example torchvision's
             ``weights.transforms()``); without it images are used as they are.
         layer, method, target: initial choices (default: last spatial layer, Grad-CAM, top-1).
@@ -95,8 +98,9 @@ class Explorer(OverlayWidget):
         self.model = model
         self.transform = transform
         self.output = output
-        self.top_k = top_k
-        self._class_names = list(labels) if labels is not None else None
+        self.top_k = check_top_k(top_k)
+        self._class_names = check_labels(labels)
+        self._labels_note: Optional[str] = None
         self._sessions: LRUCache[Session] = LRUCache(self.SESSIONS)
         if session is not None:  # a linked widget's forward of the first image, reused
             self._sessions.put(0, session)
@@ -143,7 +147,7 @@ class Explorer(OverlayWidget):
         try:
             session = self.session()
             if len(self.labels) != session.num_classes:
-                self.labels = _label_list(self._class_names, session.num_classes)
+                self.labels, self._labels_note = label_list(self._class_names, session.num_classes)
             self.photo = encode_png(session.display)
             self.methods = [describe_method(m, session) for m in all_methods() if m.applies_to(session)]
             self.layers = [describe_layer(info) for info in session.layers]
@@ -156,7 +160,7 @@ class Explorer(OverlayWidget):
                 {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
             ]
             self.target = target if target is not None else self.top_classes[0]["index"]
-            self.notes = list(session.notes)
+            self.notes = list(session.notes) + ([self._labels_note] if self._labels_note else [])
         except Exception as err:  # the widget must stay usable: the message goes to `result.error`
             if not isinstance(err, ExplainError):
                 log.exception("loading the image failed")
@@ -279,8 +283,3 @@ def _is_slow(method: str) -> bool:
         return get_method(method).slow
     except ExplainError:
         return False
-
-
-def _label_list(names: Optional[Sequence[str]], count: int) -> list[str]:
-    names = list(names or [])
-    return [str(names[i]) if i < len(names) else f"class {i}" for i in range(count)]
