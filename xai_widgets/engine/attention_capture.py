@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .model_state import scoped
+
 
 @dataclass
 class AttentionRecord:
@@ -160,11 +162,13 @@ class AttentionRecorder:
             self._stack.pop()
 
     def _watch(self, name: str, module: nn.Module) -> None:
-        self._handles.append(module.register_forward_pre_hook(lambda *_: self._enter(name)))
-        self._handles.append(module.register_forward_hook(lambda *_: self._leave()))
+        self._handles.append(module.register_forward_pre_hook(scoped(lambda *_: self._enter(name))))
+        self._handles.append(module.register_forward_hook(scoped(lambda *_: self._leave())))
         if isinstance(module, nn.MultiheadAttention):
-            self._handles.append(module.register_forward_pre_hook(self._ask_for_weights, with_kwargs=True))
-            self._handles.append(module.register_forward_hook(self._keep_mha_weights(name), with_kwargs=True))
+            self._handles.append(module.register_forward_pre_hook(scoped(self._ask_for_weights), with_kwargs=True))
+            self._handles.append(
+                module.register_forward_hook(scoped(self._keep_mha_weights(name)), with_kwargs=True)
+            )
         elif _is_explicit_attention(module) and name:
             drop_name = f"{name}.attn_drop"
             self.points.add(drop_name)
@@ -173,7 +177,7 @@ class AttentionRecorder:
                 if isinstance(output, torch.Tensor) and output.dim() == 4:
                     self.record(owner, output)
 
-            self._handles.append(module.attn_drop.register_forward_hook(keep))
+            self._handles.append(module.attn_drop.register_forward_hook(scoped(keep)))
 
     def _ask_for_weights(self, module: nn.Module, args: tuple, kwargs: dict) -> Optional[tuple[tuple, dict]]:
         kwargs = {**dict(zip(_MHA_OPTIONAL, args[3:], strict=False)), **kwargs}

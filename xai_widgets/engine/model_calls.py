@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .model_state import evaluation_mode
+from .model_state import evaluation_mode, scoped
 from .outputs import OutputChoice, select_logits
 from .progress import report
 
@@ -82,6 +82,7 @@ def layer_swap_scores(
     batch_size: int = 64,
     output: OutputChoice = None,
     to_output: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    way: Optional[list[str]] = None,
 ) -> torch.Tensor:
     """logit[target] when ``layer``'s output is replaced by each of ``replacements`` (N×C×H×W).
 
@@ -90,49 +91,114 @@ def layer_swap_scores(
 
     Only the network's tail runs batched: the input ``x`` (batch 1) flows through the layers
     below once per chunk and the hook swaps in a chunk of replacements, which the tail then
-    carries as its batch. A tail that fixes the batch size itself (``x.view(bs, -1)`` with
-    ``bs`` read from the input) gets the chunk's input repeated instead. ``call_index``
+    carries as its batch. A model that reads the batch size from its input (``x.view(bs, -1)``
+    with ``bs = x.size(0)``, as EfficientNet-Lite does) gets an input of the chunk's size whose
+    first layer cuts it back to one image, so the layers below still run once (checked once
+    against every layer batched); only if that fails does every layer run batched. ``way``
+    (a list) receives which of ``TAIL``, ``NARROWED`` or ``FULL`` was used. ``call_index``
     chooses which call of a reused module to replace (the last by default).
     """
     module = model.get_submodule(layer)
     scores = []
+    way = [] if way is None else way  # how the tail runs, found on the first chunk and kept for the rest
     with torch.inference_mode(), evaluation_mode(model):
         calls = count_calls(model, module, x)
         wanted = calls + call_index if call_index < 0 else call_index
         for chunk in reported_chunks(replacements, batch_size):
-            seen = [0]
             chunk = to_output(chunk) if to_output is not None else chunk
-
-            def swap(_module, _inputs, output, chunk=chunk, seen=seen):
-                seen[0] += 1
-                return chunk if seen[0] - 1 == wanted else None
-
-            handle = module.register_forward_hook(swap)
-            try:
-                logits = _tail_logits(model, x, len(chunk), seen, output)
-            finally:
-                handle.remove()
+            logits = _tail_logits(model, module, x, chunk, wanted, output, way)
             scores.append(logits[:, target].float())
     return torch.cat(scores)
+
+
+TAIL, NARROWED, FULL = "tail", "narrowed", "full"
+"""How a swapped batch runs: behind one input image; behind an input of the batch's size whose
+first layer goes back to one image (models that read the batch size from their input); or
+behind the input repeated, every layer batched (the slow path)."""
+
+
+def _tail_logits(
+    model: nn.Module,
+    module: nn.Module,
+    x: torch.Tensor,
+    chunk: torch.Tensor,
+    wanted: int,
+    output: OutputChoice,
+    way: list[str],
+) -> torch.Tensor:
+    size = len(chunk)
+    for mode in way or (TAIL, NARROWED, FULL):
+        try:
+            logits = _swapped_forward(model, module, x, chunk, wanted, output, mode)
+        except RuntimeError:
+            if mode == FULL:
+                raise
+            continue
+        if logits.shape[0] != size:
+            continue
+        if not way:
+            if mode == NARROWED and not _agrees(model, module, x, chunk, wanted, output, logits):
+                continue
+            way.append(mode)
+        return logits
+    raise RuntimeError(f"the model's output does not have one row per swapped-in map ({size})")
+
+
+def _swapped_forward(
+    model: nn.Module, module: nn.Module, x: torch.Tensor, chunk: torch.Tensor, wanted: int, output: OutputChoice,
+    mode: str,
+) -> torch.Tensor:
+    seen = [0]
+
+    def swap(_module, _inputs, result):
+        seen[0] += 1
+        return chunk if seen[0] - 1 == wanted else None
+
+    handles = [module.register_forward_hook(scoped(swap))]
+    if mode == NARROWED:
+        handles += _narrow_first_call(model, len(chunk))
+    try:
+        source = x if mode == TAIL else x.expand(len(chunk), *x.shape[1:])
+        return select_logits(model(source), output)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _narrow_first_call(model: nn.Module, size: int) -> list:
+    """Hooks that cut the first submodule's input back to one image: the model sees a batch of
+    ``size`` (and reads that size from its input) while the layers below the swap run once."""
+    done = [False]
+
+    def narrow(_module, args):
+        if done[0] or not args or not isinstance(args[0], torch.Tensor) or args[0].shape[:1] != (size,):
+            return None
+        done[0] = True
+        return (args[0][:1], *args[1:])
+
+    return [child.register_forward_pre_hook(scoped(narrow)) for name, child in model.named_modules() if name]
+
+
+def _agrees(
+    model: nn.Module, module: nn.Module, x: torch.Tensor, chunk: torch.Tensor, wanted: int, output: OutputChoice,
+    logits: torch.Tensor,
+) -> bool:
+    """Whether the narrowed run gives what every layer batched gives (checked once, on two rows)."""
+    rows = min(2, len(chunk))
+    try:
+        full = _swapped_forward(model, module, x, chunk[:rows], wanted, output, FULL)
+    except RuntimeError:
+        return False
+    same_shape = full.shape == logits[:rows].shape
+    return same_shape and torch.allclose(full.float(), logits[:rows].float(), rtol=1e-4, atol=1e-5)
 
 
 def count_calls(model: nn.Module, module: nn.Module, x: torch.Tensor) -> int:
     """How many times ``module`` runs in one forward of ``model`` on ``x``."""
     count = [0]
-    handle = module.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    handle = module.register_forward_hook(scoped(lambda *_: count.__setitem__(0, count[0] + 1)))
     try:
         model(x)
     finally:
         handle.remove()
     return count[0]
-
-
-def _tail_logits(model: nn.Module, x: torch.Tensor, size: int, seen: list, output: OutputChoice) -> torch.Tensor:
-    try:
-        logits = select_logits(model(x), output)
-        if logits.shape[0] == size:
-            return logits
-    except RuntimeError:
-        pass
-    seen[0] = 0
-    return select_logits(model(x.expand(size, *x.shape[1:])), output)

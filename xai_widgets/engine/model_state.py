@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -62,20 +64,69 @@ def unwrap_compiled(model: nn.Module) -> tuple[nn.Module, Optional[str]]:
     return model, None
 
 
+class _ModelUse:
+    """This library's use of one model: a lock every call takes, and the training flags
+    saved by the first of the (nested) users, restored by the last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.users = 0
+        self.flags: list[tuple[nn.Module, bool]] = []
+
+
+_uses: weakref.WeakKeyDictionary[nn.Module, _ModelUse] = weakref.WeakKeyDictionary()
+_uses_lock = threading.Lock()
+
+
+def _use_of(model: nn.Module) -> _ModelUse:
+    with _uses_lock:
+        use = _uses.get(model)
+        if use is None:
+            use = _uses[model] = _ModelUse()
+        return use
+
+
 @contextlib.contextmanager
 def evaluation_mode(model: nn.Module) -> Iterator[bool]:
-    """Switch ``model`` to eval mode; restore every module's own flag afterwards.
+    """Hold ``model`` for one call of this library: its lock, and eval mode.
 
+    Every model call of the engine goes through here, so two widgets, a script and a worker
+    thread sharing one model take turns. The first user saves every module's training flag
+    and switches to eval; only the last one restores them, so a model in training mode
+    comes back in training mode and its BatchNorm statistics never move.
     Yields whether the model had been in training mode.
     """
-    flags = [(module, module.training) for module in model.modules()]
-    was_training = any(flag for _, flag in flags)
-    model.eval()
-    try:
-        yield was_training
-    finally:
-        for module, flag in flags:
-            module.training = flag
+    use = _use_of(model)
+    with use.lock:
+        if use.users == 0:
+            use.flags = [(module, module.training) for module in model.modules()]
+            model.eval()
+        use.users += 1
+        try:
+            yield any(flag for _, flag in use.flags)
+        finally:
+            use.users -= 1
+            if use.users == 0:
+                for module, flag in use.flags:
+                    module.training = flag
+                use.flags = []
+
+
+def scoped(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """``hook`` acting only in the thread that registers it: the library's own call.
+
+    Hooks are registered on the user's modules, so a forward of the same model that the
+    user runs meanwhile in another thread would otherwise see them (a recorded layer, a
+    swapped batch); there the wrapped hook does nothing.
+    """
+    owner = threading.get_ident()
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != owner:
+            return None
+        return hook(*args, **kwargs)
+
+    return run
 
 
 Hook = Callable[[str, torch.Tensor], Optional[torch.Tensor]]
@@ -98,7 +149,7 @@ def forward_hooks(model: nn.Module, on_output: Hook, names: Optional[Sequence[st
     handles = []
     try:
         for name, module in chosen:
-            handles.append(module.register_forward_hook(_bind(on_output, name)))
+            handles.append(module.register_forward_hook(scoped(_bind(on_output, name))))
         yield
     finally:
         for handle in handles:

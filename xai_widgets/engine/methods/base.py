@@ -22,6 +22,7 @@ class SessionView(Protocol):
     output: OutputChoice
     input: torch.Tensor
     logits: torch.Tensor
+    notes: list[str]
 
     def activation(self, layer: str) -> torch.Tensor: ...
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import MethodError
 from ..model_calls import input_gradients
-from ..model_state import is_scripted
+from ..model_state import is_scripted, scoped
 from .base import Method, SessionView, register
 from .cam import grad_cam
 
@@ -38,7 +38,7 @@ def guided_rectifiers(model: nn.Module) -> Iterator[None]:
     keeps only positive gradients. Rectifiers called as functions (``F.relu``) are not seen.
     """
     handles = [
-        module.register_forward_hook(lambda _m, _i, out: _PositiveGradient.apply(out))
+        module.register_forward_hook(scoped(lambda _m, _i, out: _PositiveGradient.apply(out)))
         for module in model.modules()
         if isinstance(module, RECTIFIERS)
     ]

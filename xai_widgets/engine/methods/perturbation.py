@@ -5,8 +5,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..model_calls import class_scores, layer_swap_scores
+from ..model_calls import FULL, class_scores, layer_swap_scores
 from .base import Method, Param, SessionView, register
+
+SLOW_ABLATION = (
+    "Ablation-CAM ran every layer for each ablated channel (the slow path): this model's layers below the "
+    "chosen one could not run once for the whole batch."
+)
 
 
 def occlusion(
@@ -64,6 +69,7 @@ def ablation_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     channels = activation.shape[1]
     ablated = activation.repeat(channels, 1, 1, 1)
     ablated[torch.arange(channels), torch.arange(channels)] = 0
+    way: list[str] = []
     scores = layer_swap_scores(
         session.model,
         session.input.detach(),
@@ -72,7 +78,10 @@ def ablation_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
         target,
         output=session.output,
         to_output=lambda chunk: session.layer_outputs(layer, chunk),
+        way=way,
     )
+    if way == [FULL]:
+        session.notes.append(SLOW_ABLATION)
     original = session.logits.detach()[0, target].float()
     weights = ((original - scores) / original).to(activation.dtype)
     return torch.relu(torch.einsum("c,chw->hw", weights, activation[0]))
