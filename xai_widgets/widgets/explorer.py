@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
@@ -136,45 +137,66 @@ class Explorer(OverlayWidget):
         """The current image as it was given (PIL, array, tensor or path)."""
         return self._images[self.image_index]
 
-    def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None) -> None:
+    def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None, previous: Optional[int] = None):
         self._requested = None
         generation = self._jobs.new_request()
-        self._jobs.run_blocking(lambda current: self._show_image(layer, target), generation)
+        try:
+            self._jobs.run_blocking(lambda current: self._show_image(layer, target), generation)
+        except BaseException as err:  # a kernel interrupt: back to the image on screen, in one piece
+            if previous is None or isinstance(err, Exception):
+                raise
+            self._quiet = True
+            try:
+                self.image_index = previous
+            finally:
+                self._quiet = False
+            message = _interrupted(err, "loading that image", "the previous image is shown; choose it again to retry.")
+            self._publish(self._key(), error=message)
+            raise
         self._refresh()
 
     def _show_image(self, layer: Optional[str], target: Optional[int]) -> None:
-        self._quiet = True
+        """Make every trait of the image, then set them together: an interrupt on the way
+        (a KeyboardInterrupt) leaves the previous image's photo, classes and map in place."""
         try:
             session = self.session()
-            if len(self.labels) != session.num_classes:
-                self.labels, self._labels_note = label_list(self._class_names, session.num_classes)
-            self.photo = encode_png(session.display)
-            self.methods = [describe_method(m, session) for m in all_methods() if m.applies_to(session)]
-            self.layers = [describe_layer(info) for info in session.layers]
+            labels, labels_note = self.labels, self._labels_note
+            if len(labels) != session.num_classes:
+                labels, labels_note = label_list(self._class_names, session.num_classes)
             known = {info.name for info in session.layers}
             wanted = layer if layer is not None else self.layer
             # found for every image (not only the first), so its note is shown for each one
             default = session.default_layer if session.layers else ""
-            self.layer = wanted if wanted in known else default
-            self.top_classes = [
-                {"index": index, "label": self.labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)
-            ]
-            self.target = target if target is not None else self.top_classes[0]["index"]
-            self.notes = list(session.notes) + ([self._labels_note] if self._labels_note else [])
+            top = [{"index": index, "label": labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)]
+            state = {
+                "labels": labels,
+                "photo": encode_png(session.display),
+                "methods": [describe_method(m, session) for m in all_methods() if m.applies_to(session)],
+                "layers": [describe_layer(info) for info in session.layers],
+                "layer": wanted if wanted in known else default,
+                "top_classes": top,
+                "target": target if target is not None else top[0]["index"],
+                "notes": list(session.notes) + ([labels_note] if labels_note else []),
+            }
+            error = None
         except Exception as err:  # the widget must stay usable: the message goes to `result.error`
             if not isinstance(err, ExplainError):
                 log.exception("loading the image failed")
-            self.photo, self.top_classes, self.notes = b"", [], []
-            self._error = str(err) if isinstance(err, ExplainError) else f"{type(err).__name__}: {err}"
-        else:
-            self._error = None
+            state, labels_note = {"photo": b"", "top_classes": [], "notes": []}, self._labels_note
+            error = str(err) if isinstance(err, ExplainError) else f"{type(err).__name__}: {err}"
+        self._quiet = True
+        try:
+            with self.hold_sync():
+                for name, value in state.items():
+                    setattr(self, name, value)
+            self._labels_note, self._error = labels_note, error
         finally:
             self._quiet = False
 
     @traitlets.observe("image_index")
     def _on_image(self, change: dict) -> None:
         if not self._quiet and not self._closed:
-            self._load_image()
+            self._load_image(previous=change["old"])
 
     @traitlets.observe("layer", "method", "target", "method_params")
     def _on_control(self, change: dict) -> None:
@@ -189,6 +211,11 @@ class Explorer(OverlayWidget):
             "target": self.target,
             "params": dict(self.method_params),
         }
+
+    def refresh(self) -> None:
+        """Compute the map for the current controls again (after an interrupt, for example)."""
+        self._requested = None
+        self._refresh()
 
     def _refresh(self) -> None:
         """Compute the map for the current controls and send it (or a readable error)."""
@@ -209,11 +236,23 @@ class Explorer(OverlayWidget):
 
     def _job(self, key: dict[str, Any], generation: int) -> Callable[[Callable[[], bool]], None]:
         def run(still_wanted: Callable[[], bool]) -> None:
+            interrupt: Optional[BaseException] = None
             try:
                 fields = self._compute(key)
+            except Cancelled:
+                raise
+            except BaseException as err:  # a KeyboardInterrupt: say so, and let the same choice run again
+                interrupt, fields = err, {
+                    "error": _interrupted(
+                        err, "computing this map", "nothing half-done is shown; call refresh() or choose it again."
+                    )
+                }
+                self._requested = None
             finally:
                 self._jobs.deliver(generation, self._clear_progress)
             self._jobs.deliver(generation, lambda: self._publish(key, **fields))
+            if interrupt is not None and threading.current_thread() is threading.main_thread():
+                raise interrupt
 
         return run
 
@@ -276,6 +315,11 @@ class Explorer(OverlayWidget):
             sessions.clear()
         self._images = []
         super().close()
+
+
+def _interrupted(err: BaseException, doing: str, then: str) -> str:
+    """The result's error after a KeyboardInterrupt (or another BaseException) in engine work."""
+    return f"Interrupted ({type(err).__name__}) while {doing}; {then}"
 
 
 def _is_slow(method: str) -> bool:
