@@ -1,6 +1,8 @@
 import { createElement } from "./dom";
 import { countDraw, paintCanvas } from "./paint";
 import type { ProgressShown } from "./state";
+import type { Legend } from "./heatmap";
+import { createLegendView } from "./legend";
 import type { Pixels } from "./types";
 
 /** The picture area: canvas, busy overlay (with a progress bar), colormap note and error text. */
@@ -12,6 +14,8 @@ export interface CanvasView {
   clear(): void;
   /** Show a short note under the picture ("" hides it). */
   setNote(text: string): void;
+  /** Show the colour scale of the map on screen (null hides it). */
+  setLegend(legend: Legend | null): void;
   /** Show an error message ("" hides it). Text only, never HTML. */
   setError(text: string): void;
   /** Show what the engine changed or chose on the way (one line each; none hides the list). Text only. */
@@ -39,6 +43,7 @@ export function createCanvasView(doc: Document): CanvasView {
     progress,
   ]);
   const note = createElement(doc, "div", { className: "xai-note" });
+  const legend = createLegendView(doc);
   const error = createElement(doc, "div", { className: "xai-error", attrs: { role: "alert" } });
   const notesList = createElement(doc, "div", { className: "xai-session-notes", attrs: { "aria-label": "notes" } });
   note.hidden = true;
@@ -46,6 +51,7 @@ export function createCanvasView(doc: Document): CanvasView {
   notesList.hidden = true;
   const element = createElement(doc, "div", { className: "xai-stage" }, [
     createElement(doc, "div", { className: "xai-canvas-wrap" }, [canvas, busy]),
+    legend.element,
     note,
     error,
     notesList,
@@ -62,6 +68,9 @@ export function createCanvasView(doc: Document): CanvasView {
       canvas.height = 0;
       countDraw(canvas);
       canvas.setAttribute("data-drawn-key", "");
+    },
+    setLegend(shown) {
+      legend.show(shown);
     },
     setNote(text) {
       note.textContent = text;

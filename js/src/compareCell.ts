@@ -1,5 +1,6 @@
 import { createElement } from "./dom";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
+import { createLegendView } from "./legend";
 import { paintCanvas } from "./paint";
 import type { CompareCell, DisplayOptions, Pixels } from "./types";
 
@@ -29,14 +30,18 @@ export function createCellView(doc: Document, index: number, onSelect: (index: n
   const title = createElement(doc, "span", { className: "xai-cell-title" });
   const error = createElement(doc, "span", { className: "xai-cell-error", attrs: { role: "alert" } });
   error.hidden = true;
+  const legend = createLegendView(doc);
+  let warning = "";
   const element = createElement(
     doc,
     "button",
     { className: "xai-cell", attrs: { type: "button", "data-index": String(index), "aria-pressed": "false" } },
-    [canvas, title, error],
+    [canvas, legend.element, title, error],
   );
   element.addEventListener("click", () => onSelect(index));
   let map: PreparedMap | null = null;
+
+  const text = () => title.textContent ?? "";
 
   function showError(text: string): void {
     error.textContent = text;
@@ -50,6 +55,7 @@ export function createCellView(doc: Document, index: number, onSelect: (index: n
       title.textContent = text;
       canvas.setAttribute("aria-label", text);
       map = null;
+      warning = cell?.warning ? String(cell.warning) : "";
       if (cell?.error) return showError(String(cell.error));
       showError("");
       if (!photo) return;
@@ -62,7 +68,8 @@ export function createCellView(doc: Document, index: number, onSelect: (index: n
     paint(photo, display) {
       const frame = composeFrame(photo, map, display);
       paintCanvas(canvas, frame.pixels);
-      element.title = frame.note;
+      legend.show(frame.legend);
+      element.title = [text(), warning, frame.note].filter((part) => part !== "").join("\n");
     },
     setSelected(selected) {
       element.classList.toggle("selected", selected);

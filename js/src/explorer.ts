@@ -133,7 +133,9 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     if (photo && !photoPending && (adopted || forceDraw)) {
       const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, controls.display());
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
-      view.setNote(frame.note);
+      view.setLegend(frame.legend);
+      const warning = shown.kind === "map" && shownResult?.warning ? String(shownResult.warning) : "";
+      view.setNote([warning, frame.note].filter((text) => text !== "").join(" · "));
     }
     updateState();
   }

@@ -39,10 +39,47 @@ export function normalizedMap(map: PreparedMap, mode: Normalization): Float32Arr
   return out;
 }
 
-/** A finished frame for a canvas, and a note when the colormap had to be replaced. */
+/** What the colour scale under a picture shows: the colormap used and the values at its ends. */
+export interface Legend {
+  colormap: string;
+  low: number;
+  high: number;
+  signed: boolean;
+}
+
+/** A finished frame for a canvas, a note when the colormap had to be replaced, and its scale. */
 export interface Frame {
   pixels: Pixels;
   note: string;
+  legend: Legend | null;
+}
+
+/** The value range the colour scale spans: min..max, or −max|v|..+max|v| around 0 for signed maps. */
+export function legendRange(values: Float32Array, signed: boolean): { low: number; high: number } {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  if (low > high) return { low: 0, high: 0 };
+  if (signed) {
+    const extent = Math.max(Math.abs(low), Math.abs(high));
+    return { low: -extent, high: extent };
+  }
+  return { low, high };
+}
+
+/**
+ * Per-pixel opacity weights of a signed map: sqrt|2n − 1| for n normalised around 0.5, so zero
+ * is fully transparent, the extremes take the full opacity, and mid values stay visible.
+ */
+export function magnitudeWeights(normalized: Float32Array): Float32Array {
+  const out = new Float32Array(normalized.length);
+  for (let i = 0; i < normalized.length; i++) out[i] = Math.sqrt(Math.min(1, Math.abs(2 * normalized[i] - 1)));
+  return out;
 }
 
 /**
@@ -50,8 +87,16 @@ export interface Frame {
  * diverging colormap (`chooseColormap`), in the Explorer and in every Compare cell alike.
  */
 export function composeFrame(photo: Pixels, map: PreparedMap | null, display: DisplayOptions): Frame {
-  if (!map) return { pixels: { ...photo, data: opaquePhoto(photo.data) }, note: "" };
+  if (!map) return { pixels: { ...photo, data: opaquePhoto(photo.data) }, note: "", legend: null };
   const choice = chooseColormap(display.colormap, map.signed);
-  const heat = colorize(normalizedMap(map, display.normalization), choice.name);
-  return { pixels: { ...photo, data: blendPixels(photo.data, heat, display.opacity) }, note: choice.note };
+  const normalized = normalizedMap(map, display.normalization);
+  const heat = colorize(normalized, choice.name);
+  // signed maps fade to the photo where the attribution is zero: |value| sets the opacity
+  const weights = map.signed ? magnitudeWeights(normalized) : undefined;
+  const range = legendRange(map.values, map.signed);
+  return {
+    pixels: { ...photo, data: blendPixels(photo.data, heat, display.opacity, weights) },
+    note: choice.note,
+    legend: { colormap: choice.name, signed: map.signed, ...range },
+  };
 }

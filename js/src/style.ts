@@ -25,6 +25,15 @@ export const css = `
 .xai-explorer .xai-progress { flex: 0 0 70%; display: flex; flex-direction: column; align-items: center; gap: 3px; font-size: 0.9em; font-variant-numeric: tabular-nums; }
 .xai-explorer .xai-progress-track { display: block; width: 100%; height: 3px; background: rgba(255, 255, 255, 0.3); border-radius: 2px; overflow: hidden; }
 .xai-explorer .xai-progress-bar { display: block; height: 100%; width: 0; background: #fff; transition: width 0.15s linear; }
+.xai-legend { display: flex; align-items: center; gap: 6px; margin-top: 4px; font-size: 0.8em;
+  color: var(--jp-ui-font-color2, #666); max-width: 100%; }
+.xai-legend[hidden] { display: none; }
+.xai-legend[data-signed="true"] { padding-bottom: 12px; }
+.xai-legend-track { position: relative; flex: 1; height: 10px; min-width: 40px; }
+.xai-legend-bar { position: absolute; inset: 0; border-radius: 2px; }
+.xai-legend-zero { position: absolute; left: 50%; top: 10px; transform: translateX(-50%); font-size: 0.9em; }
+.xai-legend-zero[hidden] { display: none; }
+.xai-compare .xai-legend { font-size: 0.7em; }
 .xai-explorer .xai-note { margin-top: 4px; color: var(--jp-ui-font-color2, #666); font-size: 0.9em; }
 .xai-explorer .xai-session-notes { margin-top: 6px; color: var(--jp-ui-font-color2, #666); font-size: 0.85em; }
 .xai-explorer .xai-session-notes p { margin: 0 0 4px; }
@@ -98,7 +107,9 @@ export const css = `
   display: block; width: 100%; height: auto; border-radius: 3px;
   background: var(--jp-layout-color2, #eee);
 }
-.xai-compare .xai-cell-title { font-size: 0.9em; overflow-wrap: anywhere; }
+.xai-compare .xai-cell-title {
+  font-size: 0.9em; display: block; max-width: 100%; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+}
 .xai-compare .xai-cell-error {
   font-size: 0.85em; white-space: pre-wrap; overflow-wrap: anywhere;
   color: var(--jp-error-color1, #b00020);

@@ -66,6 +66,8 @@ export interface AttributionResult {
   data?: Binary | null;
   signed?: boolean;
   error?: string | null;
+  /** Why a map shows nothing (all zero, constant), from the kernel; drawn as a note. */
+  warning?: string | null;
 }
 
 /** The `progress` trait while a slow method runs (`{}` when nothing runs). */
@@ -95,6 +97,8 @@ export interface CompareCell {
   data?: Binary | null;
   signed?: boolean;
   error?: string | null;
+  /** Why a map shows nothing (all zero, constant), from the kernel; drawn as a note. */
+  warning?: string | null;
 }
 
 /** An RGBA image in memory (same layout as ImageData, without needing a DOM). */

@@ -135,7 +135,22 @@ describe("Compare grid", () => {
   it("notes on a signed cell that it is drawn with coolwarm (the Explorer's rule)", async () => {
     await finishDecode();
     expect(cells()[1].title).toContain("coolwarm");
-    expect(cells()[0].title).toBe("");
+    // every tooltip starts with the full title (titles are cut to one line with an ellipsis)
+    const title = cells()[0].querySelector(".xai-cell-title")!.textContent!;
+    expect(cells()[0].title).toBe(title);
+  });
+
+  it("shows each cell's colour scale and its warning in the tooltip", async () => {
+    model.kernelSet("cells", [{ ...cellsOf()[0], warning: "This map is all zero" }, ...cellsOf().slice(1)]);
+    await finishDecode();
+    const legend = cells()[0].querySelector(".xai-legend") as HTMLElement;
+    expect(legend.hidden).toBe(false);
+    expect(legend.getAttribute("data-colormap")).toBe("viridis"); // the fixture's colormap
+    expect(cells()[0].title).toContain("This map is all zero");
+    const signed = cells()[1].querySelector(".xai-legend") as HTMLElement;
+    expect(signed.getAttribute("data-colormap")).toBe("coolwarm");
+    const [low, high] = signed.getAttribute("data-range")!.split(" ").map(Number);
+    expect(low).toBe(-high);
   });
 
   it("waits for a new photo, and shows an undecodable photo as an error", async () => {

@@ -290,6 +290,26 @@ def test_method_saliency(explorer):
     np.testing.assert_array_equal(back, before)
 
 
+def test_signed_map_fades_to_the_photo_and_every_map_has_a_colour_scale(explorer):
+    ex = explorer
+    legend = ex.root.locator(".xai-legend")
+    assert legend.is_visible() and legend.get_attribute("data-colormap") == "turbo"
+    signed = change_and_wait(
+        ex, lambda: ex.method.select_option("gradxinput"), key(LAST_LAYER, ESPRESSO, "gradxinput")
+    )
+    assert legend.get_attribute("data-colormap") == "coolwarm"
+    low, high = (float(v) for v in legend.get_attribute("data-range").split())
+    assert low == -high and high > 0 and ex.root.locator(".xai-legend-zero").is_visible()
+    screenshot_widget(ex, ARTIFACTS / "explorer_signed.png")
+    photo = change_and_wait(ex, lambda: set_opacity(ex, 0.0))
+    change = np.abs(signed.astype(int) - photo.astype(int)).max(axis=-1)
+    # near-zero attribution leaves the photo; a uniform 50 % blend of coolwarm's light neutral
+    # over this dark photo moved the typical pixel by far more than 12 levels
+    assert (change <= 2).mean() > 0.05 and np.median(change) <= 12
+    set_opacity(ex, 0.5)
+    change_and_wait(ex, lambda: ex.method.select_option("gradcam"), key(LAST_LAYER, ESPRESSO))
+
+
 DRAW_WATCH = """(root) => {
   const canvas = root.querySelector('.xai-canvas');
   const watched = (window.__xaiDrawWatch = []);

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..engine import ExplainError, Method, Session, get_method
 from ..engine.inputs import ImageLike, Transform
+from ..engine.map_checks import blank_map_warning
 from ..engine.outputs import OutputChoice
 from .bundles import bundle
 from .explorer import Explorer
@@ -131,7 +132,8 @@ class Compare(OverlayWidget):
             attribution = self.session.attribution(spec.name, layer=layer, target=self.target, **params)
         except ExplainError as err:
             return {**cell, "error": str(err), "signed": spec.signed}
-        return {**cell, "error": None, "signed": spec.signed, **encode_map(attribution)}
+        warning = blank_map_warning(attribution, spec.name, layer)
+        return {**cell, "error": None, "signed": spec.signed, "warning": warning, **encode_map(attribution)}
 
     @property
     def explorer(self) -> Explorer:

@@ -14,6 +14,7 @@ from torch import nn
 from ..engine import ExplainError, Session, all_methods, get_method
 from ..engine.cache import LRUCache
 from ..engine.inputs import Transform
+from ..engine.map_checks import blank_map_warning
 from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
@@ -276,11 +277,13 @@ class Explorer(OverlayWidget):
         except Exception as err:  # the widget must stay usable whatever the model does
             log.exception("attribution failed")
             return {"error": f"{type(err).__name__}: {err}"}
-        return {"signed": spec.signed, **encode_map(attribution)}
+        layer = key["layer"] if spec.uses_layer else None
+        warning = blank_map_warning(attribution, spec.name, layer)
+        return {"signed": spec.signed, "warning": warning, **encode_map(attribution)}
 
     def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
-        self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, **fields}
+        self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
 
     # -- for scripts and tests ----------------------------------------------------------
 
