@@ -23,7 +23,7 @@ js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
 
 # npm writes js/node_modules/.package-lock.json on every install: it stands for "node_modules is current"
-$(BUNDLE): js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/controls/*.ts)
+$(BUNDLE): js/node_modules/.package-lock.json $(wildcard js/src/*.ts js/src/*.css js/src/controls/*.ts)
 	cd js && npm run build
 
 install: $(STAMP) $(BUNDLE)

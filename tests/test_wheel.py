@@ -28,8 +28,10 @@ def test_wheel_contains_the_freshly_built_bundle(tmp_path):
         names = set(archive.namelist())
         bundle = archive.read("xai_widgets/static/explorer.js").decode()
         compare = archive.read("xai_widgets/static/compare.js").decode()
+        style = archive.read("xai_widgets/static/widgets.css").decode()
     assert "xai_widgets/widgets/explorer.py" in names
     assert "xai_widgets/engine/session.py" in names
     assert "export" in bundle and "xai-canvas" in bundle  # the anywidget ESM, not a stand-in
     assert "export" in compare and "xai-cell-canvas" in compare
+    assert ".xai-explorer" in style and ".xai-legend" in style  # the widgets' _css
     assert not [n for n in names if "node_modules" in n or n.startswith("tests/")]

@@ -1,9 +1,8 @@
 import { createCellView, type CellView } from "./compareCell";
 import { createDisplayControls } from "./controls/displayControls";
 import { setShared, Subscriptions } from "./controls/subscriptions";
-import { createElement } from "./dom";
+import { createElement, errorMessage } from "./dom";
 import { byteLength, decodePng } from "./photo";
-import { injectStyle } from "./style";
 import type { Binary, CompareCell, Pixels, WidgetModel } from "./types";
 
 /** Replaceable pieces, for tests without a browser. */
@@ -17,9 +16,6 @@ export function gridColumns(value: unknown): number {
   return Number.isFinite(n) && n >= 1 ? n : 3;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Build the Compare widget inside `host`: title, shared display controls (front-end only,
@@ -29,7 +25,6 @@ function errorMessage(error: unknown): string {
 export function mountCompare(model: WidgetModel, host: HTMLElement, options: CompareOptions = {}): () => void {
   const decodePhoto = options.decodePhoto ?? decodePng;
   const doc = host.ownerDocument;
-  injectStyle(doc);
 
   const subs = new Subscriptions();
   const display = createDisplayControls(doc, model, subs, () => paintAll());

@@ -1,4 +1,4 @@
-import { createElement } from "./dom";
+import { createElement, errorMessage } from "./dom";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { createLegendView } from "./legend";
 import { paintCanvas } from "./paint";
@@ -14,9 +14,6 @@ export interface CellView {
   setSelected(selected: boolean): void;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * A cell: a button (click = select it) holding `canvas.xai-cell-canvas`, `.xai-cell-title` and

@@ -40,3 +40,8 @@ export function setOptions(select: HTMLSelectElement, options: Array<[string, st
   );
   select.value = selected;
 }
+
+/** The readable text of anything thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

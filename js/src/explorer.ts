@@ -1,10 +1,10 @@
 import { createCanvasView } from "./canvasView";
 import { createControls } from "./controls";
-import { createElement } from "./dom";
+import { Subscriptions } from "./controls/subscriptions";
+import { createElement, errorMessage } from "./dom";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
 import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
-import { injectStyle } from "./style";
 import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
 
 /** Replaceable pieces, for tests without a browser. */
@@ -22,9 +22,6 @@ const KEY_EVENTS = [
   "change:result",
 ];
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Build the Explorer inside `host` and keep it in step with the model.
@@ -33,7 +30,6 @@ function errorMessage(error: unknown): string {
 export function mountExplorer(model: WidgetModel, host: HTMLElement, options: ExplorerOptions = {}): () => void {
   const decodePhoto = options.decodePhoto ?? decodePng;
   const doc = host.ownerDocument;
-  injectStyle(doc);
 
   const view = createCanvasView(doc);
   const controls = createControls(doc, model, () => refresh(true));
@@ -153,20 +149,18 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     view.setNotes(Array.isArray(notes) ? notes.map(String) : []);
   };
 
+  const subs = new Subscriptions();
   const onKeyChange = () => refresh(false);
-  for (const event of KEY_EVENTS) model.on(event, onKeyChange);
-  model.on("change:photo", loadPhoto);
-  model.on("change:progress", updateState);
-  model.on("change:notes", showNotes);
+  for (const event of KEY_EVENTS) subs.model(model, event, onKeyChange);
+  subs.model(model, "change:photo", loadPhoto);
+  subs.model(model, "change:progress", updateState);
+  subs.model(model, "change:notes", showNotes);
   showNotes();
   loadPhoto();
 
   return () => {
     disposed = true;
-    for (const event of KEY_EVENTS) model.off(event, onKeyChange);
-    model.off("change:photo", loadPhoto);
-    model.off("change:progress", updateState);
-    model.off("change:notes", showNotes);
+    subs.dispose();
     controls.dispose();
     root.remove();
   };

@@ -17,10 +17,13 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def bundle(name: str) -> str:
-    """The contents of ``static/name``, or a stand-in ESM that says how to build it."""
+    """The contents of ``static/name``, or a stand-in that says how to build it (an ESM that
+    shows the message; no style for a missing stylesheet)."""
     path = STATIC / name
     if path.exists():
         return path.read_text(encoding="utf-8")
     message = f"xai_widgets: the front end {path} is missing; build it with `make js` or install from a wheel."
     log.warning(message)
+    if name.endswith(".css"):
+        return ""
     return f"export default {{ render({{ el }}) {{ el.textContent = {message!r}; }} }};"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
+from .bundles import bundle
+
 
 class OverlayWidget(anywidget.AnyWidget):
     """Base of the widgets that draw attribution maps over a photo.
@@ -13,6 +15,8 @@ class OverlayWidget(anywidget.AnyWidget):
     followed when Python changes them), but the front end never sends them back: moving them
     in the browser repaints the canvas without a message to the kernel.
     """
+
+    _css = bundle("widgets.css")
 
     opacity = traitlets.Float(0.5, min=0.0, max=1.0).tag(sync=True)
     colormap = traitlets.Unicode("turbo").tag(sync=True)
