@@ -573,6 +573,13 @@ CASES: list[Case] = [
         match=r"all 10 class scores are equal .* weights are all zero .*'eigencam', 'attention' and 'rollout' need no",
     ),
     Case(
+        "dynamically quantized model with Grad-CAM",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: torch.ao.quantization.quantize_dynamic(tiny_cnn().eval(), {nn.Linear}, dtype=torch.qint8),
+        error=LayerError,
+        match=r"quantized layers \(e.g. 'fc'\), whose integer kernels pass no gradient.*'eigencam', 'scorecam'",
+    ),
+    Case(
         "top_k of 0",
         lambda m, t: top_classes(m, 0),
         error=TargetError,

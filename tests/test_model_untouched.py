@@ -17,7 +17,8 @@ def snapshot(model: nn.Module) -> dict:
         "training": {name: m.training for name, m in model.named_modules()},
         "requires_grad": {name: p.requires_grad for name, p in model.named_parameters()},
         "grad": {name: None if p.grad is None else p.grad.clone() for name, p in model.named_parameters()},
-        "state": {name: t.clone() for name, t in model.state_dict().items()},
+        # quantized models keep packed parameters (dtypes, tuples) beside tensors: compare what is a tensor
+        "state": {name: t.clone() for name, t in model.state_dict().items() if isinstance(t, torch.Tensor)},
     }
 
 

@@ -23,6 +23,11 @@ def check_model(model: object) -> nn.Module:
     return model
 
 
+def quantized_modules(model: nn.Module) -> list[str]:
+    """Names of quantized submodules (torch.ao.nn.quantized...): their integer kernels have no gradient."""
+    return [name for name, module in model.named_modules() if ".quantized" in type(module).__module__]
+
+
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's first parameter or buffer (CPU for a model with neither)."""
     for tensor in (*model.parameters(), *model.buffers()):

@@ -24,6 +24,7 @@ from .model_state import (
     is_scripted,
     model_device,
     model_dtype,
+    quantized_modules,
     unknown_layer_message,
     unwrap_compiled,
 )
@@ -341,6 +342,14 @@ class Session:
         for name, grad in zip(names, grads, strict=True):
             if grad is None:
                 if len(names) == 1:
+                    quantized = quantized_modules(self.model)
+                    if quantized:
+                        raise LayerError(
+                            f"No gradient reaches layer {name!r}: the model has quantized layers (e.g. "
+                            f"{quantized[0]!r}), whose integer kernels pass no gradient. Explain the float model "
+                            "(before torch.ao.quantization), or use a method that needs no gradient: 'eigencam', "
+                            "'scorecam', 'occlusion' or 'rise'."
+                        )
                     raise LayerError(
                         f"Layer {name!r} does not influence the class score; choose a layer closer to the output."
                     )

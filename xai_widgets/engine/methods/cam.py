@@ -28,8 +28,8 @@ def grad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
     Localization", ICCV 2017.
     """
-    activation = session.activation(layer)[0]
-    return _weighted(grad_cam_weights(session.gradient(layer, target)[0]), activation)
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
+    return _weighted(grad_cam_weights(session.gradient(layer, target)[0].float()), activation)
 
 
 def grad_cam_plus_plus(session: SessionView, layer: str, target: int) -> torch.Tensor:
@@ -38,8 +38,8 @@ def grad_cam_plus_plus(session: SessionView, layer: str, target: int) -> torch.T
     Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep Convolutional
     Networks", WACV 2018 (the closed form with the exponential's higher derivatives).
     """
-    activation = session.activation(layer)[0]
-    grad = session.gradient(layer, target)[0]
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
+    grad = session.gradient(layer, target)[0].float()
     grad_2, grad_3 = grad.pow(2), grad.pow(3)
     denominator = 2 * grad_2 + activation.sum(dim=(1, 2), keepdim=True) * grad_3
     alpha = torch.where(grad != 0, grad_2 / (denominator + EPS), torch.zeros_like(grad))
@@ -53,8 +53,8 @@ def xgrad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     Fu et al., "Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation of CNNs",
     BMVC 2020.
     """
-    activation = session.activation(layer)[0]
-    grad = session.gradient(layer, target)[0]
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
+    grad = session.gradient(layer, target)[0].float()
     share = activation / (activation.sum(dim=(1, 2), keepdim=True) + EPS)
     return _weighted((grad * share).sum(dim=(1, 2)), activation)
 
@@ -65,8 +65,8 @@ def layer_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for Localization",
     IEEE TIP 2021.
     """
-    activation = session.activation(layer)[0]
-    grad = session.gradient(layer, target)[0]
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
+    grad = session.gradient(layer, target)[0].float()
     return torch.relu((torch.relu(grad) * activation).sum(dim=0))
 
 
@@ -76,8 +76,8 @@ def hires_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations of
     convolutional neural networks", 2020.
     """
-    activation = session.activation(layer)[0]
-    grad = session.gradient(layer, target)[0]
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
+    grad = session.gradient(layer, target)[0].float()
     return torch.relu((grad * activation).sum(dim=0))
 
 
@@ -88,7 +88,7 @@ def eigen_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     2020. The component's sign is chosen so that the map correlates positively with the
     channel-summed activation, which makes the result independent of the SVD routine.
     """
-    activation = session.activation(layer)[0]
+    activation = session.activation(layer)[0].float()  # float32 maths for half models
     channels = activation.shape[0]
     pixels = activation.reshape(channels, -1).T.float()  # (H·W, C)
     centred = pixels - pixels.mean(dim=0, keepdim=True)

@@ -47,14 +47,14 @@ def score_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural
     Networks", CVPR Workshops 2020. One forward per channel, in batches.
     """
-    activation = session.activation(layer)[0]
+    activation = session.activation(layer)[0].float()  # float32: a half model's 1e-8 would be 0
     x = session.input.detach()
     masks = F.interpolate(activation[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
     low = masks.amin(dim=(1, 2), keepdim=True)
     high = masks.amax(dim=(1, 2), keepdim=True)
     masks = (masks - low) / (high - low).clamp(min=1e-8)
-    scores = class_scores(session.model, x * masks[:, None], target, output=session.output)
-    weights = torch.softmax(scores, dim=0).to(activation.dtype)
+    scores = class_scores(session.model, (x.float() * masks[:, None]).to(x.dtype), target, output=session.output)
+    weights = torch.softmax(scores.float(), dim=0)
     return torch.relu(torch.einsum("c,chw->hw", weights, activation))
 
 
