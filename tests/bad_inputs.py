@@ -580,6 +580,12 @@ CASES: list[Case] = [
         match=r"quantized layers \(e.g. 'fc'\), whose integer kernels pass no gradient.*'eigencam', 'scorecam'",
     ),
     Case(
+        "binary classifier with one logit per image, shape (N,)",
+        lambda m, t: attribute(m, X, "scorecam", target=1),
+        model=lambda: OneLogitCNN().eval(),
+        notes=(r"one score per image; it is read as a binary classifier's logit",),
+    ),
+    Case(
         "top_k of 0",
         lambda m, t: top_classes(m, 0),
         error=TargetError,
@@ -623,3 +629,14 @@ def batch_maps(model: nn.Module, **kwargs: Any) -> Outcome:
 
     maps = grad_cam_batch(model, torch.stack([X, X]), **kwargs)
     return Outcome([], maps[0])
+
+
+class OneLogitCNN(nn.Module):
+    """A binary classifier returning one logit per image, shape (N,)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = tiny_cnn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, 0]

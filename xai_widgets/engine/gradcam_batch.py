@@ -130,7 +130,7 @@ def _chunk_cams(
 
     with torch.inference_mode(False), torch.no_grad(), evaluation_mode(model):
         with forward_hooks(model, keep, [layer]):
-            logits = select_logits(model(chunk), output)
+            logits = select_logits(model(chunk), output, len(chunk))
         torch.set_grad_enabled(True)
         chosen = logits.argmax(dim=1) if targets is None else targets.to(logits.device)
         score = logits.gather(1, chosen[:, None]).sum()

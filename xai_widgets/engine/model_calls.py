@@ -38,7 +38,7 @@ def input_gradients(
     with torch.inference_mode(False), torch.enable_grad(), evaluation_mode(model), wrap:
         for chunk in reported_chunks(inputs, batch_size):
             chunk = chunk.detach().clone().requires_grad_(True)
-            logits = select_logits(model(chunk), output)
+            logits = select_logits(model(chunk), output, len(chunk))
             (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
             grads.append(grad)
     return torch.cat(grads)
@@ -66,7 +66,7 @@ def class_scores(
     scores = []
     with torch.inference_mode(), evaluation_mode(model):
         for chunk in reported_chunks(inputs, batch_size):
-            logits = select_logits(model(chunk), output).float()
+            logits = select_logits(model(chunk), output, len(chunk)).float()
             scores.append((logits.softmax(dim=1) if probabilities else logits)[:, target])
     return torch.cat(scores)
 
@@ -159,7 +159,7 @@ def _swapped_forward(
         handles += _narrow_first_call(model, len(chunk))
     try:
         source = x if mode == TAIL else x.expand(len(chunk), *x.shape[1:])
-        return select_logits(model(source), output)
+        return select_logits(model(source), output, len(chunk))
     finally:
         for handle in handles:
             handle.remove()

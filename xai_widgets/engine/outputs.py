@@ -13,13 +13,26 @@ OutputChoice = Union[None, int, str, Callable[[Any], Any]]
 """Which part of a model's output holds the class scores: an index, a key, or a function of the output."""
 
 
-def select_logits(output: Any, choice: OutputChoice = None) -> torch.Tensor:
+SINGLE_LOGIT = (
+    "The model returns one score per image; it is read as a binary classifier's logit: class 1 is the "
+    "positive class (its score is the logit, its probability the sigmoid), class 0 the negative class "
+    "(score 0, probability 1 − sigmoid), so class 1's maps show evidence for and against."
+)
+
+
+def select_logits(output: Any, choice: OutputChoice = None, batch: Optional[int] = None) -> torch.Tensor:
     """Return the N×K class scores of ``output`` (see :func:`find_logits`)."""
-    return find_logits(output, choice)[0]
+    return find_logits(output, choice, batch)[0]
 
 
-def find_logits(output: Any, choice: OutputChoice = None) -> tuple[torch.Tensor, Optional[str]]:
+def find_logits(
+    output: Any, choice: OutputChoice = None, batch: Optional[int] = None
+) -> tuple[torch.Tensor, Optional[str]]:
     """The N×K class scores and a note saying how they were found (``None`` when obvious).
+
+    One score per image (shape (N,) for a batch of ``batch`` = N images, or (N, 1)) is a binary
+    classifier's logit z: it becomes the two class scores [0, z], whose softmax is exactly
+    [1 − sigmoid(z), sigmoid(z)], so class 1 is explained through z itself.
 
     ``choice`` picks them: an int index (tuple/list), a key (dict, or an attribute name), or
     a callable on the output. Without it: the tensor itself, ``.logits`` / ``["logits"]``, or
@@ -44,10 +57,15 @@ def find_logits(output: Any, choice: OutputChoice = None) -> tuple[torch.Tensor,
             f"The model returned {type(output).__name__} with no tensor of class scores; "
             "wrap it so that forward returns an N×K tensor of logits."
         )
+    if found.dim() == 1 and batch is not None and found.shape[0] == batch:
+        found = found.unsqueeze(1)  # one logit per image
     if found.dim() == 1:
         found = found.unsqueeze(0)
     if found.dim() != 2:
         raise ModelOutputError(_shape_message(where, found, candidates))
+    if found.shape[1] == 1:
+        found = torch.cat([torch.zeros_like(found), found], dim=1)
+        note = SINGLE_LOGIT if note is None else f"{note} {SINGLE_LOGIT}"
     return found, note
 
 

@@ -110,7 +110,7 @@ class Session:
             attention = contextlib.nullcontext() if scripted else recorder
             with evaluation_mode(self.model) as was_training, attention, hooks:
                 output = self._call(self.input)
-            self.logits, note = find_logits(output, self.output)
+            self.logits, note = find_logits(output, self.output, len(self.input))
             self._attention = recorder.records
         if scripted:
             self.notes.append(SCRIPTED)
