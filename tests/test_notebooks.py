@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom offline, with no error output."""
 
 import pathlib
+import re
 
 import nbformat
 import pytest
@@ -14,6 +15,8 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.
 def test_notebook_runs_offline(path, monkeypatch):
     monkeypatch.setenv("XAI_WIDGETS_OFFLINE", "1")
     notebook = nbformat.read(path, as_version=4)
+    if path.name == "01_quickstart.ipynb":
+        notebook.cells.append(nbformat.v4.new_code_cell(QUICKSTART_CHECK))
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
@@ -22,3 +25,26 @@ def test_notebook_runs_offline(path, monkeypatch):
     assert not [out for out in outputs if out.get("name") == "stderr" and "Traceback" in out.get("text", "")]
     widgets = [out for out in outputs if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
     assert len(widgets) >= 2  # the demo Explorer and the digits Explorer
+    text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+    assert "Downloading" not in text
+    if path.name == "01_quickstart.ipynb":
+        accuracy = float(re.search(r"held-out accuracy (\d\.\d+)", text).group(1))
+        assert accuracy >= 0.9, text  # a tiny CNN on the 8×8 digits, as such models reach
+        assert "weights are not available offline" in text and "EfficientNet-Lite0) is used instead" in text
+        assert "CHECK final view: _swish cup" in text, text
+        assert re.search(r"CHECK cup share (\d\.\d+)", text) and float(
+            re.search(r"CHECK cup share (\d\.\d+)", text).group(1)
+        ) > 0.5
+        assert re.search(r"CHECK digits: #1500: a \d\n", text)  # named by the true digit, not "image 0"
+
+
+# Run after the quickstart: the view it ends on (class "cup" at the last layer) must lie on the
+# cup (top 60 % of the centre-cropped photo, left 80 %), and the digits are named by their label.
+QUICKSTART_CHECK = """
+import torch.nn.functional as F
+cam = torch.as_tensor(explorer.attribution())
+heat = F.interpolate(cam[None, None], size=(224, 224), mode="bilinear")[0, 0]
+print("CHECK final view:", explorer.layer, labels[explorer.target])
+print("CHECK cup share", round(float(heat[: int(0.6 * 224), : int(0.8 * 224)].sum() / heat.sum()), 3))
+print("CHECK digits:", list(held_out)[0])
+"""

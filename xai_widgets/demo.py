@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from PIL import Image
@@ -89,3 +89,22 @@ def model(device: Optional[torch.device | str] = None) -> nn.Module:
 def load(device: Optional[torch.device | str] = None):
     """Return ``(model, images, labels, transform)`` for the offline demo."""
     return model(device), photos(), imagenet_labels(), transform()
+
+
+def pretrained_available(weights: Any, host: str = "download.pytorch.org", timeout: float = 3.0) -> bool:
+    """Whether torchvision ``weights`` can load without waiting on a dead network: they are in
+    torch's hub cache, or the download host answers (never when ``XAI_WIDGETS_OFFLINE=1``).
+    Nothing is downloaded here."""
+    import os
+    import socket
+
+
+    if os.path.exists(os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))):
+        return True
+    if os.environ.get("XAI_WIDGETS_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
