@@ -49,6 +49,10 @@ def test_a_zero_head_explorer_shows_photo_classes_layers_and_class_free_maps(zer
     widget = Explorer(zero_head_vit, [random_image(0), random_image(1)])
     try:
         assert widget.photo and len(widget.top_classes) == 5 and widget.layers and widget.layer
+        # it opens on a map that needs no gradient, and says why
+        assert widget.method == "eigencam" and widget.result["error"] is None
+        assert any("opened on Eigen-CAM" in note for note in widget.notes)
+        widget.method = "gradcam"
         assert "weights are all zero" in widget.result["error"]
         for method in ("eigencam", "rollout", "attention"):
             widget.method = method

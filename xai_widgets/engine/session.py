@@ -207,6 +207,14 @@ class Session:
             )
         return default
 
+    @property
+    def gradients_dead(self) -> bool:
+        """True when no layer's map gets a gradient from the class scores (e.g. a ViT with a zero
+        classifier head): gradient maps are empty, class-free ones (Eigen-CAM, attention) work."""
+        if self.layers:
+            self.default_layer  # noqa: B018 - finding the default layer is what checks it
+        return self._no_live_layer
+
     def dead_gradient_message(self) -> str:
         """Why no layer's patch tokens get a gradient, and which methods work all the same."""
         scores = self.logits.detach()[0]

@@ -28,6 +28,8 @@ from .serialize import decode_map, describe_layer, describe_method, encode_map, 
 
 log = logging.getLogger(__name__)
 
+CLASS_FREE_START = "The Explorer opened on Eigen-CAM, which needs no gradient, because gradient maps are empty here."
+
 
 class Explorer(OverlayWidget):
     """Explore why ``model`` classifies ``images`` as it does.
@@ -46,7 +48,9 @@ class Explorer(OverlayWidget):
             (default: numbered classes); a mismatch with the model's classes is noted.
         transform: preprocessing from image to model input (for example torchvision's
             ``weights.transforms()``); without it images are used as they are.
-        layer, method, target: initial choices (default: last spatial layer, Grad-CAM, top-1).
+        layer, method, target: initial choices (default: the live default layer, Grad-CAM, top-1;
+            Eigen-CAM, with a note, for a model whose class scores give no layer a gradient,
+            such as a ViT with a zero classifier head).
         opacity, colormap, normalization: initial look of the overlay.
         top_k: how many of the best classes to list.
         output: which part of the model's output holds the class scores when it returns a
@@ -85,7 +89,7 @@ class Explorer(OverlayWidget):
         labels: Optional[Sequence[str]] = None,
         transform: Optional[Transform] = None,
         layer: Optional[str] = None,
-        method: str = "gradcam",
+        method: Optional[str] = None,
         target: Optional[int] = None,
         opacity: float = 0.5,
         colormap: str = "turbo",
@@ -95,6 +99,8 @@ class Explorer(OverlayWidget):
         session: Optional[Session] = None,
     ) -> None:
         check_model(model)
+        chosen = method
+        method = method or "gradcam"
         get_method(method)  # fail early, with the list of methods
         names, self._images = named_images(images)
         self.model = model
@@ -121,6 +127,9 @@ class Explorer(OverlayWidget):
             normalization=normalization,
         )
         self._load_image(layer=layer, target=target)
+        if chosen is None and not self._error and self.session().gradients_dead:
+            self.notes = [*self.notes, CLASS_FREE_START]
+            self.method = "eigencam"  # a map that needs no gradient, rather than an error first
 
     # -- engine calls -------------------------------------------------------------------
 
