@@ -94,9 +94,27 @@ export function composeFrame(photo: Pixels, map: PreparedMap | null, display: Di
   // signed maps fade to the photo where the attribution is zero: |value| sets the opacity
   const weights = map.signed ? magnitudeWeights(normalized) : undefined;
   const range = legendRange(map.values, map.signed);
+  const legend = { colormap: choice.name, signed: map.signed, ...range };
+  if (display.view === "side_by_side") {
+    // the photo, a gap, and the map alone (fully opaque), so neither hides the other
+    return { pixels: sideBySide(photo, heat), note: choice.note, legend };
+  }
   return {
     pixels: { ...photo, data: blendPixels(photo.data, heat, display.opacity, weights) },
     note: choice.note,
-    legend: { colormap: choice.name, signed: map.signed, ...range },
+    legend,
   };
+}
+
+/** Photo (left) and heat (right) in one frame, with a gap of 1/16 of the width between them. */
+export function sideBySide(photo: Pixels, heat: Uint8ClampedArray): Pixels {
+  const gap = Math.max(1, Math.round(photo.width / 16));
+  const width = photo.width * 2 + gap;
+  const data = new Uint8ClampedArray(width * photo.height * 4);
+  for (let y = 0; y < photo.height; y++) {
+    const row = y * photo.width * 4;
+    data.set(opaquePhoto(photo.data.subarray(row, row + photo.width * 4)), y * width * 4);
+    data.set(heat.subarray(row, row + photo.width * 4), (y * width + photo.width + gap) * 4);
+  }
+  return { width, height: photo.height, data };
 }

@@ -81,10 +81,14 @@ export interface ProgressInfo {
 export type Normalization = "auto" | "minmax" | "absmax" | "percentile";
 
 /** How maps are painted; front-end only state (never saved). */
+export type ViewMode = "overlay" | "side_by_side";
+
 export interface DisplayOptions {
   opacity: number;
   colormap: string;
   normalization: Normalization;
+  /** `side_by_side`: the photo, then the map alone beside it (tiny images stay readable). */
+  view?: ViewMode;
 }
 
 /** One cell of the Compare widget (`data`/`shape` absent when `error` is set). */

@@ -161,7 +161,7 @@ describe("display controls never save", () => {
     expect(query<HTMLSelectElement>(".xai-colormap").value).toBe("magma");
     model.kernelSet("normalization", "absmax");
     expect(query<HTMLSelectElement>(".xai-normalization").value).toBe("absmax");
-    expect(controls.display()).toEqual({ opacity: 0.25, colormap: "magma", normalization: "absmax" });
+    expect(controls.display()).toEqual({ opacity: 0.25, colormap: "magma", normalization: "absmax", view: "overlay" });
     expect(displayChanges).toBe(3);
     expect(model.saveCount).toBe(0);
   });

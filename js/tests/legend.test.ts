@@ -63,3 +63,17 @@ describe("the colour scale", () => {
     expect(view.element.hidden).toBe(true);
   });
 });
+
+describe("side-by-side view", () => {
+  it("puts the photo left and the map alone right, with a gap, whatever the opacity", () => {
+    const map: PreparedMap = { values: new Float32Array([0, 1, 2, 3]), signed: false, normalized: {} };
+    const frame = composeFrame(photo(2, 2, 100), map, { ...display(0.1), view: "side_by_side" });
+    expect([frame.pixels.width, frame.pixels.height]).toEqual([5, 2]);
+    const px = (x: number, y: number) => Array.from(frame.pixels.data.slice((y * 5 + x) * 4, (y * 5 + x) * 4 + 4));
+    expect(px(0, 0)).toEqual([100, 100, 100, 255]); // the photo, untouched
+    expect(px(2, 0)).toEqual([0, 0, 0, 0]); // the gap
+    const overlay = composeFrame(photo(2, 2, 100), map, display(1));
+    expect(px(4, 1)).toEqual(Array.from(overlay.pixels.data.slice(12, 16))); // the map at full strength
+    expect(frame.legend).toEqual(overlay.legend);
+  });
+});

@@ -234,14 +234,26 @@ def test_display_controls_send_no_kernel_message(explorer):
     for name in ("viridis", "magma", "gray", "turbo"):
         ex.colormap.select_option(name)
     ex.wait_drawn(after=count + 10)  # every move above repainted
+    # The side-by-side view: photo | map in one canvas twice as wide (plus a gap), then back.
+    view = ex.root.locator("select.xai-view")
+    width = ex.canvas.evaluate("(c) => c.width")
+    after = ex.draw_count()
+    view.select_option("side_by_side")
+    ex.wait_drawn(after=after)
+    assert ex.canvas.evaluate("(c) => c.width") > 2 * width
+    screenshot_widget(ex, ARTIFACTS / "explorer_side_by_side.png")
+    after = ex.draw_count()
+    view.select_option("overlay")
+    ex.wait_drawn(after=after)
+    assert ex.canvas.evaluate("(c) => c.width") == width
 
     messages = comm_barrier(ex, since, "_blocks.14")
     keys = sent_state_keys(messages)
     display_moves, barrier = keys[:-1], keys[-1]
-    assert display_moves == [], f"opacity/colormap moves sent kernel messages: {display_moves}"
+    assert display_moves == [], f"opacity/colormap/view moves sent kernel messages: {display_moves}"
     assert "layer" in barrier  # the counter does count a shared-control change
     every = sent_state_keys(traffic.comm_msgs(0))
-    assert not [k for k in every if {"opacity", "colormap", "normalization"} & set(k)]
+    assert not [k for k in every if {"opacity", "colormap", "normalization", "view_mode"} & set(k)]
 
 
 def test_layer_change(explorer):

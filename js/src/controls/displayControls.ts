@@ -1,7 +1,7 @@
 import { DIVERGING_COLORMAPS, SEQUENTIAL_COLORMAPS } from "../colormap";
 import { controlRow, createElement, setOptions } from "../dom";
 import { NORMALIZATIONS, toNormalization } from "../normalize";
-import type { DisplayOptions, WidgetModel } from "../types";
+import type { DisplayOptions, ViewMode, WidgetModel } from "../types";
 import type { Subscriptions } from "./subscriptions";
 
 export type { DisplayOptions };
@@ -12,6 +12,16 @@ export interface DisplayControls {
   current(): DisplayOptions;
 }
 
+const VIEWS: Array<[ViewMode, string]> = [
+  ["overlay", "overlay"],
+  ["side_by_side", "photo | map"],
+];
+
+/** A view mode from the model (anything unknown is the overlay). */
+export function toView(value: unknown): ViewMode {
+  return value === "side_by_side" ? "side_by_side" : "overlay";
+}
+
 /** Clamp an opacity to 0..1 (non-numbers become 0.5). */
 function toOpacity(value: unknown): number {
   const n = Number(value);
@@ -19,7 +29,7 @@ function toOpacity(value: unknown): number {
 }
 
 /**
- * Opacity slider, colormap <select> and normalisation <select>. They are front-end only: they
+ * Opacity slider, colormap, normalisation and view <select>s. They are front-end only: they
  * start from the model's `opacity`/`colormap`/`normalization`, follow changes made in Python,
  * and call `onChange` to repaint, but they never call model.set or model.save_changes (no
  * message goes to the kernel). Used by the Explorer and the Compare widget alike.
@@ -34,6 +44,7 @@ export function createDisplayControls(
     opacity: toOpacity(model.get("opacity")),
     colormap: String(model.get("colormap") ?? ""),
     normalization: toNormalization(model.get("normalization")),
+    view: toView(model.get("view_mode")),
   };
 
   const opacity = createElement(doc, "input", {
@@ -61,7 +72,11 @@ export function createDisplayControls(
   });
   setOptions(normalization, NORMALIZATIONS.map(([mode, text]): [string, string] => [mode, text]), state.normalization);
 
+  const view = createElement(doc, "select", { className: "xai-view", attrs: { "aria-label": "view" } });
+  setOptions(view, VIEWS, state.view ?? "overlay");
+
   function show(): void {
+    view.value = state.view ?? "overlay";
     opacity.value = String(state.opacity);
     opacityText.textContent = `${Math.round(state.opacity * 100)}%`;
     colormap.value = state.colormap;
@@ -79,6 +94,15 @@ export function createDisplayControls(
   });
   subs.dom(normalization, "change", () => {
     state.normalization = toNormalization(normalization.value);
+    onChange();
+  });
+  subs.dom(view, "change", () => {
+    state.view = toView(view.value);
+    onChange();
+  });
+  subs.model(model, "change:view_mode", () => {
+    state.view = toView(model.get("view_mode"));
+    show();
     onChange();
   });
   subs.model(model, "change:opacity", () => {
@@ -102,6 +126,7 @@ export function createDisplayControls(
     controlRow(doc, "Opacity", createElement(doc, "div", { className: "xai-inline" }, [opacity, opacityText])),
     controlRow(doc, "Colormap", colormap),
     controlRow(doc, "Normalisation", normalization),
+    controlRow(doc, "View", view),
   ]);
   return { element, current: () => ({ ...state }) };
 }
