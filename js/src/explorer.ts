@@ -1,6 +1,7 @@
 import { createCanvasView } from "./canvasView";
 import { createControls } from "./controls";
 import { Subscriptions } from "./controls/subscriptions";
+import { createConfirmView, pendingFor } from "./confirm";
 import { createElement, errorMessage } from "./dom";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
@@ -32,6 +33,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   const doc = host.ownerDocument;
 
   const view = createCanvasView(doc);
+  const confirm = createConfirmView(doc, model);
+  view.element.append(confirm.element);
   const controls = createControls(doc, model, () => refresh(true));
   const root = createElement(doc, "div", { className: "xai-explorer", attrs: { "data-state": "loading" } }, [
     view.element,
@@ -142,6 +145,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     root.setAttribute("data-state", state);
     view.setError(state === "error" ? errorText : "");
     view.setProgress(progressToShow(model.get("progress"), wanted, state));
+    confirm.show(pendingFor(model.get("pending_cost"), wanted));
   }
 
   const showNotes = () => {
@@ -154,6 +158,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   for (const event of KEY_EVENTS) subs.model(model, event, onKeyChange);
   subs.model(model, "change:photo", loadPhoto);
   subs.model(model, "change:progress", updateState);
+  subs.model(model, "change:pending_cost", updateState);
   subs.model(model, "change:notes", showNotes);
   showNotes();
   loadPhoto();

@@ -269,3 +269,24 @@ describe("Explorer cleanup", () => {
     cleanup = () => {};
   });
 });
+
+describe("Explorer cost confirmation", () => {
+  const confirmBox = () => host.querySelector<HTMLElement>(".xai-confirm")!;
+
+  it("shows the kernel's question for the wanted key only, and Run sends that key back", async () => {
+    await finishDecode();
+    expect(confirmBox().hidden).toBe(true);
+    const message = "Occlusion with these settings runs the model on 1,849 images, about 40 s here. Run it?";
+    model.kernelSet("pending_cost", { key: wanted(), forwards: 1849, seconds: 40, message });
+    expect(confirmBox().hidden).toBe(false);
+    expect(confirmBox().textContent).toContain("1,849 images");
+    const saves = model.saveCount;
+    host.querySelector<HTMLButtonElement>(".xai-confirm-run")!.click();
+    expect(model.saveCount).toBe(saves + 1);
+    expect(model.get("confirmed")).toEqual(wanted());
+    model.kernelSet("pending_cost", { key: { ...wanted(), layer: "elsewhere" }, forwards: 1, seconds: 99 });
+    expect(confirmBox().hidden).toBe(true); // a question about another setting is not shown
+    model.kernelSet("pending_cost", {});
+    expect(confirmBox().hidden).toBe(true);
+  });
+});

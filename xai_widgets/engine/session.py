@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -109,7 +110,9 @@ class Session:
             hooks = contextlib.nullcontext() if scripted else forward_hooks(self.model, self._record, layer_names)
             attention = contextlib.nullcontext() if scripted else recorder
             with evaluation_mode(self.model) as was_training, attention, hooks:
+                started = time.perf_counter()
                 output = self._call(self.input)
+                self.forward_seconds = time.perf_counter() - started  # the unit of cost estimates
             self.logits, note = find_logits(output, self.output, len(self.input))
             self._attention = recorder.records
         if scripted:

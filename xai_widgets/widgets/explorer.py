@@ -13,6 +13,7 @@ from torch import nn
 
 from ..engine import ExplainError, Session, all_methods, get_method
 from ..engine.cache import LRUCache
+from ..engine.costs import estimated_seconds, model_passes
 from ..engine.inputs import Transform
 from ..engine.map_checks import blank_map_warning
 from ..engine.model_state import check_model
@@ -56,6 +57,9 @@ class Explorer(OverlayWidget):
         output: which part of the model's output holds the class scores when it returns a
             tuple, dict or object: an index, a key or a function (default: ``.logits`` or
             the first tensor; see ``Session``).
+        confirm_above: a slow method whose estimated run (images through the model × this
+            image's measured forward) exceeds this many seconds waits for a confirmation
+            (``pending_cost``; the Run button, or ``run_pending()``); 0 never asks.
         session: an engine session of the first image to reuse (its forward and kept graph),
             for example the one a linked ``Compare`` already made; the Explorer then owns it.
     """
@@ -73,6 +77,9 @@ class Explorer(OverlayWidget):
     top_classes = traitlets.List(traitlets.Dict()).tag(sync=True)
     result = traitlets.Dict().tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
+    pending_cost = traitlets.Dict().tag(sync=True)
+    confirmed = traitlets.Dict().tag(sync=True)
+    confirm_above = traitlets.Float(10.0).tag(sync=True)
     notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     image_index = traitlets.Int(0).tag(sync=True)
@@ -97,6 +104,7 @@ class Explorer(OverlayWidget):
         top_k: int = 5,
         output: OutputChoice = None,
         session: Optional[Session] = None,
+        confirm_above: float = 10.0,
     ) -> None:
         check_model(model)
         chosen = method
@@ -116,6 +124,7 @@ class Explorer(OverlayWidget):
         self._seq = 0
         self._error: Optional[str] = None  # why the current image could not be loaded
         self._requested: Optional[dict[str, Any]] = None  # key of the newest request
+        self._approved: Optional[dict[str, Any]] = None  # a slow map the user agreed to run
         self._quiet = True  # no engine calls while the traits are first set
         self._closed = False
         super().__init__(
@@ -125,6 +134,7 @@ class Explorer(OverlayWidget):
             opacity=opacity,
             colormap=colormap,
             normalization=normalization,
+            confirm_above=confirm_above,
         )
         self._load_image(layer=layer, target=target)
         if chosen is None and not self._error and self.session().gradients_dead:
@@ -234,12 +244,53 @@ class Explorer(OverlayWidget):
             return  # already shown, or on its way
         self._requested = key
         generation = self._jobs.new_request()
-        job = self._job(key, generation)
         slow = _is_slow(self.method)
+        cost = self._cost(key) if slow else None
+        if cost is not None and key != self._approved and 0 < self.confirm_above < cost["seconds"]:
+            self.pending_cost = cost  # the front end asks; nothing runs until `confirmed` names this key
+            return
+        if self.pending_cost:
+            self.pending_cost = {}
+        job = self._job(key, generation)
         if not slow and self._jobs.run_inline(job, generation):
             return
         self.progress = {"key": key, "done": 0, "total": 0}
         self._jobs.submit(job, generation, lambda done, total: self._report(key, done, total))
+
+    def _cost(self, key: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """What the map of ``key`` will cost: images through the model and an estimate in seconds."""
+        try:
+            spec = get_method(key["method"])
+            session = self.session()
+            layer = session.check_layer(key["layer"] or None) if spec.uses_layer else None
+            passes = model_passes(session, spec.name, layer, spec.resolve_params(spec.select_params(key["params"])))
+        except ExplainError:
+            return None  # the job itself will say what is wrong
+        seconds = estimated_seconds(session, passes)
+        return {
+            "key": key,
+            "forwards": passes,
+            "seconds": round(seconds, 1),
+            "message": (
+                f"{spec.label} with these settings runs the model on {passes:,} images, about {seconds:,.0f} s "
+                f"here (from this image's measured forward). Run it?"
+            ),
+        }
+
+    @traitlets.observe("confirmed")
+    def _on_confirmed(self, change: dict) -> None:
+        if self._closed or not self.pending_cost or change["new"] != self.pending_cost.get("key"):
+            return
+        self.run_pending()
+
+    def run_pending(self) -> None:
+        """Start the slow map that is waiting for a confirmation (``pending_cost``)."""
+        if not self.pending_cost:
+            return
+        self._approved = self.pending_cost["key"]
+        self.pending_cost = {}
+        self._requested = None
+        self._refresh()
 
     def _report(self, key: dict, done: int, total: int) -> None:
         self.progress = {"key": key, "done": done, "total": total}
