@@ -542,6 +542,8 @@ def open_notebook(chromium, jupyter_server, request):
     contexts = []
 
     def _open(name: str, flavour: str = "lab") -> NotebookPage:
+        if (NOTEBOOKS / name).exists():  # a fresh clean copy: an earlier test's autosave kept outputs
+            _copy_notebook(NOTEBOOKS / name, jupyter_server.root / name)
         context = chromium.new_context(viewport={"width": 1400, "height": 1000})
         contexts.append(context)
         notebook = NotebookPage(context.new_page(), jupyter_server, name, flavour)

@@ -55,10 +55,10 @@ def test_notebook_renders_in_lab(open_notebook, name):
         assert count == 2  # the demo Explorer and the digits Explorer (offline: no torchvision one)
         # Cell 2 sets layer and target from Python: the first Explorer must show exactly that.
         demo = ExplorerHandle(notebook, 0)
-        demo.wait_drawn({"image_index": 0, "layer": "_blocks.12", "method": "gradcam", "target": 968})
-        assert demo.layer_select.input_value() == "_blocks.12"
+        demo.wait_drawn({"image_index": 0, "layer": "_swish", "method": "gradcam", "target": 968})
+        assert demo.layer_select.input_value() == "_swish"
         assert demo.selected_target() == 968
-        assert json.loads(demo.canvas.get_attribute("data-drawn-key"))["layer"] == "_blocks.12"
+        assert json.loads(demo.canvas.get_attribute("data-drawn-key"))["layer"] == "_swish"
 
 
 @pytest.mark.parametrize("name", NOTEBOOK7_NAMES)
