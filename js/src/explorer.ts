@@ -133,6 +133,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
       const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, controls.display());
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
       view.setLegend(frame.legend);
+      controls.showColormapUsed(frame.legend?.colormap ?? "");
       const warning = shown.kind === "map" && shownResult?.warning ? String(shownResult.warning) : "";
       view.setNote([warning, frame.note].filter((text) => text !== "").join(" · "));
     }

@@ -290,3 +290,15 @@ describe("Explorer cost confirmation", () => {
     expect(confirmBox().hidden).toBe(true);
   });
 });
+
+describe("Explorer colormap in use", () => {
+  it("says beside the colormap control when a signed map is drawn with another colormap", async () => {
+    await finishDecode();
+    const used = () => host.querySelector<HTMLElement>(".xai-colormap-used")!;
+    model.kernelSet("result", result(wanted(), 1, { signed: true, data: mapBytes([-1, 1]) }));
+    expect(used().hidden).toBe(false);
+    expect(used().textContent).toBe("signed map: coolwarm");
+    model.kernelSet("result", result(wanted(), 2, { signed: false }));
+    expect(used().hidden).toBe(true);
+  });
+});

@@ -10,6 +10,8 @@ export type { DisplayOptions };
 export interface DisplayControls {
   element: HTMLElement;
   current(): DisplayOptions;
+  /** Say beside the colormap select which colormap the map on screen uses ("" or the chosen one: nothing). */
+  showUsed(colormap: string): void;
 }
 
 const VIEWS: Array<[ViewMode, string]> = [
@@ -65,6 +67,9 @@ export function createDisplayControls(
     }
     colormap.append(optgroup);
   }
+
+  const used = createElement(doc, "span", { className: "xai-colormap-used" });
+  used.hidden = true;
 
   const normalization = createElement(doc, "select", {
     className: "xai-normalization",
@@ -124,9 +129,18 @@ export function createDisplayControls(
 
   const element = createElement(doc, "div", { className: "xai-display" }, [
     controlRow(doc, "Opacity", createElement(doc, "div", { className: "xai-inline" }, [opacity, opacityText])),
-    controlRow(doc, "Colormap", colormap),
+    controlRow(doc, "Colormap", createElement(doc, "div", { className: "xai-inline" }, [colormap, used])),
     controlRow(doc, "Normalisation", normalization),
     controlRow(doc, "View", view),
   ]);
-  return { element, current: () => ({ ...state }) };
+  return {
+    element,
+    current: () => ({ ...state }),
+    showUsed(name) {
+      const differs = name !== "" && name !== state.colormap;
+      used.hidden = !differs;
+      used.textContent = differs ? `signed map: ${name}` : "";
+      used.title = differs ? `Signed maps need a diverging colormap; this one is drawn with ${name}.` : "";
+    },
+  };
 }

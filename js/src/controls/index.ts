@@ -13,8 +13,10 @@ export type { DisplayOptions };
 /** The control panel, wired to the model. */
 export interface Controls {
   element: HTMLElement;
-  /** Current opacity, colormap and normalisation (front-end only). */
+  /** Current opacity, colormap, normalisation and view (front-end only). */
   display(): DisplayOptions;
+  /** Show beside the colormap control the colormap the map on screen is drawn with. */
+  showColormapUsed(name: string): void;
   /** Remove every listener the panel added. */
   dispose(): void;
 }
@@ -35,5 +37,5 @@ export function createControls(doc: Document, model: WidgetModel, onDisplayChang
     createLayerControl(doc, model, subs),
     display.element,
   ]);
-  return { element, display: display.current, dispose: () => subs.dispose() };
+  return { element, display: display.current, showColormapUsed: display.showUsed, dispose: () => subs.dispose() };
 }
