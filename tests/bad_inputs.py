@@ -586,6 +586,34 @@ CASES: list[Case] = [
         notes=(r"one score per image; it is read as a binary classifier's logit",),
     ),
     Case(
+        "a forward with two required inputs",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: TwoInputs(),
+        error=ModelCallError,
+        match=r"forward needs more than the image .*missing 1 required positional argument: 'mask'.*Wrap it",
+    ),
+    Case(
+        "a forward wrapped in torch.no_grad()",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: NoGradForward(),
+        error=ModelCallError,
+        match=r"class scores carry no gradient: its forward runs under torch.no_grad\(\).*Remove that from forward",
+    ),
+    Case(
+        "a model on the meta device",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: built_on("meta"),
+        error=ModelCallError,
+        match=r"weights are on the 'meta' device.*model.to_empty\(device='cpu'\) then model.load_state_dict",
+    ),
+    Case(
+        "a model created under torch.inference_mode()",
+        lambda m, t: attribute(m, X, "gradcam"),
+        model=lambda: built_on("inference"),
+        error=ModelCallError,
+        match=r"weights are inference tensors .*Create or load it outside inference_mode",
+    ),
+    Case(
         "top_k of 0",
         lambda m, t: top_classes(m, 0),
         error=TargetError,
@@ -640,3 +668,35 @@ class OneLogitCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)[:, 0]
+
+
+class TwoInputs(nn.Module):
+    """A forward that needs a second input besides the image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = tiny_cnn()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.net(x * mask)
+
+
+class NoGradForward(nn.Module):
+    """A forward that switches gradients off inside itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = tiny_cnn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.net(x)
+
+
+def built_on(where: str) -> nn.Module:
+    """tiny_cnn built with no weight values ('meta') or inside torch.inference_mode()."""
+    if where == "meta":
+        with torch.device("meta"):
+            return tiny_cnn()
+    with torch.inference_mode():
+        return tiny_cnn()

@@ -18,7 +18,10 @@ def snapshot(model: nn.Module) -> dict:
         "requires_grad": {name: p.requires_grad for name, p in model.named_parameters()},
         "grad": {name: None if p.grad is None else p.grad.clone() for name, p in model.named_parameters()},
         # quantized models keep packed parameters (dtypes, tuples) beside tensors: compare what is a tensor
-        "state": {name: t.clone() for name, t in model.state_dict().items() if isinstance(t, torch.Tensor)},
+        # (and a meta model's tensors have no values to compare)
+        "state": {
+            name: t.clone() for name, t in model.state_dict().items() if isinstance(t, torch.Tensor) and not t.is_meta
+        },
     }
 
 

@@ -23,6 +23,24 @@ def check_model(model: object) -> nn.Module:
     return model
 
 
+def unusable_weights_message(model: nn.Module) -> Optional[str]:
+    """Why the model's weights cannot be run or differentiated as they are (``None`` when they can)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if any(t.is_meta for t in tensors):
+        return (
+            "The model's weights are on the 'meta' device: they have shapes but no values (a model built "
+            "with torch.device('meta') or an empty-weights loader). Load its weights first, e.g. "
+            "model.to_empty(device='cpu') then model.load_state_dict(state_dict)."
+        )
+    if any(t.is_inference() for t in tensors):
+        return (
+            "The model's weights are inference tensors (the model was created or loaded inside "
+            "torch.inference_mode()), which autograd cannot use. Create or load it outside inference_mode "
+            "(torch.no_grad() is fine)."
+        )
+    return None
+
+
 def quantized_modules(model: nn.Module) -> list[str]:
     """Names of quantized submodules (torch.ao.nn.quantized...): their integer kernels have no gradient."""
     return [name for name, module in model.named_modules() if ".quantized" in type(module).__module__]

@@ -27,6 +27,7 @@ from .model_state import (
     model_dtype,
     quantized_modules,
     unknown_layer_message,
+    unusable_weights_message,
     unwrap_compiled,
 )
 from .outputs import OutputChoice, find_logits
@@ -65,6 +66,9 @@ class Session:
         model, compiled_note = unwrap_compiled(check_model(model))
         self.model = model
         self.output = output
+        unusable = unusable_weights_message(model)
+        if unusable:
+            raise ModelCallError(unusable)
         self.device = model_device(model)
         prepared = prepare_image(image, transform)
         self.display = prepared.display
@@ -123,6 +127,13 @@ class Session:
             self.notes.append(
                 "The model was in training mode; it was explained in eval mode and left in training mode."
             )
+        if not self.logits.requires_grad and not scripted:
+            raise ModelCallError(
+                "The model's class scores carry no gradient: its forward runs under torch.no_grad() or "
+                "inference_mode (or detaches its output), so nothing can be traced back to the image or its "
+                "layers. Remove that from forward (the engine adds no_grad itself where it can), or wrap the "
+                "model so that the output keeps its graph."
+            )
         self._keep_influencing()
         self.layers = [
             LayerInfo(name, tuple(self.activation(name).shape[1:]), self._layouts[name]) for name in self._influencing
@@ -134,13 +145,24 @@ class Session:
             return self.model(tensor)
         except ExplainError:
             raise
-        except Exception as err:
-            first_line = (str(err).strip().splitlines() or [""])[0][:300].rstrip(".")
+        except TypeError as err:
+            if "required positional argument" not in str(err) and "required keyword" not in str(err):
+                raise self._call_error(err, tensor) from err
             raise ModelCallError(
-                f"The model raised {type(err).__name__} on the input of shape {tuple(tensor.shape)} "
-                f"({tensor.dtype}): {first_line}. Check that the image matches what the model expects "
-                "(channels, size, normalisation): pass transform=... to prepare it."
+                f"The model's forward needs more than the image ({err}). Wrap it in an nn.Module whose forward "
+                "takes the image alone and supplies the rest, e.g. forward(self, x): return model(x, extra)."
             ) from err
+        except Exception as err:
+            raise self._call_error(err, tensor) from err
+
+    @staticmethod
+    def _call_error(err: Exception, tensor: torch.Tensor) -> ModelCallError:
+        first_line = (str(err).strip().splitlines() or [""])[0][:300].rstrip(".")
+        return ModelCallError(
+            f"The model raised {type(err).__name__} on the input of shape {tuple(tensor.shape)} "
+            f"({tensor.dtype}): {first_line}. Check that the image matches what the model expects "
+            "(channels, size, normalisation): pass transform=... to prepare it."
+        )
 
     def _keep_influencing(self) -> None:
         """List each layer at its last call the class scores depend on, in call order.
