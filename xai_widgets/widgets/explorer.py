@@ -270,7 +270,7 @@ class Explorer(OverlayWidget):
         return {
             "key": key,
             "forwards": passes,
-            "seconds": round(seconds, 1),
+            "seconds": seconds,
             "message": (
                 f"{spec.label} with these settings runs the model on {passes:,} images, about {seconds:,.0f} s "
                 f"here (from this image's measured forward). Run it?"
