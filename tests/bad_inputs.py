@@ -25,6 +25,7 @@ from xai_widgets.engine import (
     LayerError,
     MethodError,
     ModelCallError,
+    ModelChangedError,
     ModelOutputError,
     Session,
     TargetError,
@@ -173,6 +174,12 @@ def _resize(size: int) -> Callable[[Any], torch.Tensor]:
     return transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor()])
 
 
+def _compose(last: Callable[[Any], torch.Tensor]) -> Callable[[Any], torch.Tensor]:
+    from torchvision import transforms
+
+    return transforms.Compose([transforms.Resize((32, 32)), last])
+
+
 def _tensor_resize(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
     from torchvision import transforms
 
@@ -183,6 +190,19 @@ def _divide_by_zero(image: Image.Image) -> torch.Tensor:
     from torchvision.transforms.functional import to_tensor
 
     return (to_tensor(image) - 0.5) / 0.0
+
+
+def batching_transform(image: Image.Image) -> torch.Tensor:
+    """A transform that ends in a batch of two (a test-time augmentation left in)."""
+    from torchvision.transforms.functional import hflip, to_tensor
+
+    tensor = to_tensor(image)
+    return torch.stack([tensor, hflip(tensor)])
+
+
+def channels_last_transform(image: Image.Image) -> torch.Tensor:
+    """A transform that makes an H×W×C tensor (torch.from_numpy without a permute)."""
+    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
 
 
 X = random_image()
@@ -237,6 +257,25 @@ CASES: list[Case] = [
         lambda m, t: attribute(m, _u8(32, 32, 3), transform=_divide_by_zero),
         error=ImageError,
         match=r"NaN or infinite values after the transform.*check the transform",
+    ),
+    Case(
+        "transform that returns a batch",
+        lambda m, t: attribute(m, _u8(32, 32, 3), transform=batching_transform),
+        error=ImageError,
+        match=r"transform batching_transform returned a batch of 2 images.*remove the step that stacks",
+    ),
+    Case(
+        "transform that returns H×W×C",
+        lambda m, t: attribute(m, _u8(32, 32, 3), transform=channels_last_transform),
+        error=ImageError,
+        match=r"transform channels_last_transform returned a channels-last \(H×W×C\) tensor of shape "
+        r"\(32, 32, 3\).*ToTensor\(\)",
+    ),
+    Case(
+        "Compose that returns a batch",
+        lambda m, t: attribute(m, _u8(32, 32, 3), transform=_compose(batching_transform)),
+        error=ImageError,
+        match=r"transform Compose\(Resize, batching_transform\) returned a batch",
     ),
     Case(
         "empty image (0×0)",
@@ -614,6 +653,24 @@ CASES: list[Case] = [
         match=r"weights are inference tensors .*Create or load it outside inference_mode",
     ),
     Case(
+        "a forward written for one image (x.view(1, -1)), with Score-CAM",
+        lambda m, t: attribute(m, X, "scorecam"),
+        model=lambda: BatchOfOne().eval(),
+        notes=(r"fails on a batch of \d+ images \(RuntimeError: .*\) but works on one, so methods that run many",),
+    ),
+    Case(
+        "a layer replaced after the session was made",
+        lambda m, t: changed_after(lambda model: setattr(model, "fc", nn.Linear(16, 10))),
+        error=ModelChangedError,
+        match=r"model changed after this image was run through it: its layers changed \(replaced 'fc'\).*new Session",
+    ),
+    Case(
+        "weights trained after the session was made",
+        lambda m, t: changed_after(train_one_step),
+        error=ModelChangedError,
+        match=r"its weights changed \('fc.weight', 'fc.bias': trained or loaded since\)",
+    ),
+    Case(
         "top_k of 0",
         lambda m, t: top_classes(m, 0),
         error=TargetError,
@@ -639,8 +696,9 @@ def zero_head_vit() -> nn.Module:
     from torchvision.models import VisionTransformer
 
     torch.manual_seed(0)
-    return VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64,
-                             num_classes=10).eval()
+    return VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64, num_classes=10
+    ).eval()
 
 
 def top_classes(model: nn.Module, k: int) -> Outcome:
@@ -668,6 +726,33 @@ class OneLogitCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)[:, 0]
+
+
+class BatchOfOne(nn.Module):
+    """A forward written for one image: it flattens with x.view(1, -1), so a batch fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = tiny_cnn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.fc(self.net.pool(self.net.features(x)).view(1, -1))
+
+
+def changed_after(change: Callable[[nn.Module], Any]) -> Outcome:
+    """A session on a fresh tiny_cnn, then ``change`` to that model, then a map from the session."""
+    model = tiny_cnn()
+    session = Session(model, X)
+    change(model)
+    return Outcome(list(session.notes), session.attribution("gradcam"))
+
+
+def train_one_step(model: nn.Module) -> None:
+    """One SGD step on the classifier, as a training loop beside an open Explorer would take."""
+    optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)
+    model(X[None]).sum().backward()
+    optimizer.step()
+    model.zero_grad(set_to_none=True)
 
 
 class TwoInputs(nn.Module):

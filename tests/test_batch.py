@@ -111,6 +111,7 @@ def test_output_and_transform_are_taken_as_elsewhere():
     expected = grad_cam_batch(tiny_cnn(), stack, layer="features.3", targets=[1, 2])
     paired = grad_cam_batch(Pair(), stack, layer="net.features.3", targets=[1, 2], output=1)
     torch.testing.assert_close(paired, expected)
-    prepared = grad_cam_batch(tiny_cnn(), [stack[0] * 2, stack[1] * 2], layer="features.3", targets=[1, 2],
-                              transform=lambda t: t / 2)
+    prepared = grad_cam_batch(
+        tiny_cnn(), [stack[0] * 2, stack[1] * 2], layer="features.3", targets=[1, 2], transform=lambda t: t / 2
+    )
     torch.testing.assert_close(prepared, expected)

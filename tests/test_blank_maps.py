@@ -24,8 +24,10 @@ def test_an_all_zero_gradient_map_names_the_output():
     assert "gradient (or response) is zero at every pixel" in message and "zero classifier head" in message
 
 
-@pytest.mark.parametrize("values, expected", [(torch.full((3, 3), 0.25), "same value (0.25)"),
-                                              (torch.tensor([[float("nan"), 1.0]]), "NaN or infinite")])
+@pytest.mark.parametrize(
+    "values, expected",
+    [(torch.full((3, 3), 0.25), "same value (0.25)"), (torch.tensor([[float("nan"), 1.0]]), "NaN or infinite")],
+)
 def test_constant_and_non_finite_maps_are_named(values, expected):
     assert expected in blank_map_warning(values, "gradcam")
 

@@ -22,11 +22,17 @@ def _free_port() -> int:
 def test_the_lab_command_line_has_the_root_flag_and_the_extra_arguments():
     printed = subprocess.run(
         ["make", "--no-print-directory", "-n", "lab", "ARGS=--port 8890 --no-browser"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     plan = next(line for line in printed.splitlines() if "jupyter lab" in line)
-    assert plan.endswith("jupyter lab" + (" --allow-root" if os.getuid() == 0 else "") +
-                         " --port 8890 --no-browser notebooks/01_quickstart.ipynb")
+    assert plan.endswith(
+        "jupyter lab"
+        + (" --allow-root" if os.getuid() == 0 else "")
+        + " --port 8890 --no-browser notebooks/01_quickstart.ipynb"
+    )
 
 
 @pytest.mark.slow
@@ -36,7 +42,11 @@ def test_make_lab_serves_jupyterlab(tmp_path):
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path)}
     process = subprocess.Popen(
         ["make", "lab", f"ARGS=--no-browser --ip=127.0.0.1 --port={port} --ServerApp.token=t"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120

@@ -32,9 +32,10 @@ def test_notebook_runs_offline(path, monkeypatch):
         assert accuracy >= 0.9, text  # a tiny CNN on the 8×8 digits, as such models reach
         assert "weights are not available offline" in text and "EfficientNet-Lite0) is used instead" in text
         assert "CHECK final view: _swish cup" in text, text
-        assert re.search(r"CHECK cup share (\d\.\d+)", text) and float(
-            re.search(r"CHECK cup share (\d\.\d+)", text).group(1)
-        ) > 0.5
+        assert (
+            re.search(r"CHECK cup share (\d\.\d+)", text)
+            and float(re.search(r"CHECK cup share (\d\.\d+)", text).group(1)) > 0.5
+        )
         assert re.search(r"CHECK digits: #1500: a \d\n", text)  # named by the true digit, not "image 0"
 
 

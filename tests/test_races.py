@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from tests.models import random_image, tiny_cnn
 from xai_widgets import Explorer, Session
@@ -92,3 +93,45 @@ def test_a_newer_request_waits_for_a_delivery_in_progress():
     assert order == ["published", "newer request"]
     assert not jobs.deliver(generation, lambda: order.append("stale"))  # too late now
     assert order == ["published", "newer request"]
+
+
+def test_two_explorers_and_a_script_on_one_train_mode_model_each_end_on_their_own_final_state():
+    """The burst, shared: two widgets take turns on one model while a script explains it in a
+    thread; each widget ends on its own final map, and the model keeps its mode and weights."""
+    from xai_widgets import explain
+
+    model = tiny_cnn().train()
+    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    images = [random_image(seed, size=64) for seed in (3, 4)]
+    widgets = [Explorer(model, image) for image in images]
+    stop, errors = threading.Event(), []
+
+    def script() -> None:
+        try:
+            while not stop.is_set():
+                explain(model, random_image(5), method="gradcam")
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    worker = threading.Thread(target=script)
+    worker.start()
+    rng = random.Random(7)
+    for _ in range(30):
+        random_change(rng.choice(widgets), rng)
+    for widget in widgets:
+        widget.wait()
+    stop.set()
+    worker.join()
+
+    assert errors == [] and model.training
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, state[name]), name
+    for widget, image in zip(widgets, images, strict=True):
+        key = widget._key()
+        assert widget.result["key"] == key and widget.result["error"] is None
+        spec = get_method(key["method"])
+        want = Session(model, image).attribution(
+            spec.name, layer=key["layer"] if spec.uses_layer else None, target=key["target"], **key["params"]
+        )
+        np.testing.assert_allclose(decode_map(widget.result), want.numpy(), rtol=1e-5, atol=1e-7)
+        widget.close()

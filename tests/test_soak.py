@@ -121,3 +121,28 @@ def test_closing_the_widget_frees_its_tensors():
     widget.close()
     gc.collect()
     assert [ref() is None for ref in kept] == [True] * len(kept)
+
+
+def test_two_explorers_on_one_model_for_five_hundred_changes_leak_nothing_and_leave_it_as_it_was():
+    """The soak, shared: two widgets on one train-mode model, changed in turn; no tensor is
+    kept past both widgets' caches, no hook or worker thread survives, the model is untouched."""
+    model = tiny_cnn().train()
+    before_model = snapshot(model)
+    baseline_tensors, threads_before = live_tensors(), set(threading.enumerate())
+    widgets = [Explorer(model, [random_image(i), random_image(i + 3)]) for i in range(2)]
+    rng = random.Random(1)
+    for step in range(500):
+        change(widgets[step % 2], rng)
+        if step % 50 == 49:
+            for widget in widgets:
+                widget.wait()
+    for widget in widgets:
+        widget.wait()
+        assert widget.result["key"] == widget._key() and widget.result["error"] is None
+    end_tensors = live_tensors()
+    assert end_tensors - baseline_tensors <= sum(cache_capacity(widget) for widget in widgets)
+    assert_same(before_model, snapshot(model))
+    for widget in widgets:
+        widget.close()
+    assert live_tensors() <= baseline_tensors + 4
+    assert not [t for t in set(threading.enumerate()) - threads_before if t.name.startswith("xai-widgets")]

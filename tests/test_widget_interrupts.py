@@ -59,8 +59,9 @@ def test_an_interrupt_while_an_image_loads_keeps_the_previous_image_whole(widget
     with pytest.raises(KeyboardInterrupt):
         widget.image_index = 1
     assert widget.image_index == 0 and widget.photo == photo and widget.top_classes == classes
-    assert widget.result["key"] == result["key"] and "Interrupted (KeyboardInterrupt) while loading" in (
-        widget.result["error"]
+    assert (
+        widget.result["key"] == result["key"]
+        and "Interrupted (KeyboardInterrupt) while loading" in (widget.result["error"])
     )
     widget.image_index = 1  # and the same image can be chosen again
     assert widget.image_index == 1 and widget.result["error"] is None and widget.photo != photo

@@ -98,7 +98,6 @@ def pretrained_available(weights: Any, host: str = "download.pytorch.org", timeo
     import os
     import socket
 
-
     if os.path.exists(os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))):
         return True
     if os.environ.get("XAI_WIDGETS_OFFLINE") == "1":

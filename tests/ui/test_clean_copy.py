@@ -11,8 +11,13 @@ def test_saved_outputs_and_widget_state_are_dropped_from_the_copy(tmp_path):
     code = [cell for cell in source["cells"] if cell["cell_type"] == "code"]
     for count, cell in enumerate(code, 1):  # as JupyterLab saves a notebook after Run All
         cell["execution_count"] = count
-        cell["outputs"] = [{"output_type": "display_data", "metadata": {},
-                            "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "gone"}}}]
+        cell["outputs"] = [
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "gone"}},
+            }
+        ]
     source["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     saved = tmp_path / "saved.ipynb"
     saved.write_text(json.dumps(source))

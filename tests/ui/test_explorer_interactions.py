@@ -306,9 +306,7 @@ def test_signed_map_fades_to_the_photo_and_every_map_has_a_colour_scale(explorer
     ex = explorer
     legend = ex.root.locator(".xai-legend")
     assert legend.is_visible() and legend.get_attribute("data-colormap") == "turbo"
-    signed = change_and_wait(
-        ex, lambda: ex.method.select_option("gradxinput"), key(LAST_LAYER, ESPRESSO, "gradxinput")
-    )
+    signed = change_and_wait(ex, lambda: ex.method.select_option("gradxinput"), key(LAST_LAYER, ESPRESSO, "gradxinput"))
     assert legend.get_attribute("data-colormap") == "coolwarm"
     low, high = (float(v) for v in legend.get_attribute("data-range").split())
     assert low == -high and high > 0 and ex.root.locator(".xai-legend-zero").is_visible()

@@ -24,8 +24,14 @@ Explorer(vit, [torch.rand(3, 32, 32), torch.rand(3, 32, 32)])"""
 
 
 def write_notebook(path) -> None:
-    cell = {"cell_type": "code", "execution_count": None, "id": "vit", "metadata": {}, "outputs": [],
-            "source": SOURCE.splitlines(keepends=True)}
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "vit",
+        "metadata": {},
+        "outputs": [],
+        "source": SOURCE.splitlines(keepends=True),
+    }
     notebook = {
         "cells": [cell],
         "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},

@@ -6,6 +6,7 @@ from .errors import (
     LayerError,
     MethodError,
     ModelCallError,
+    ModelChangedError,
     ModelOutputError,
     TargetError,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Method",
     "MethodError",
     "ModelCallError",
+    "ModelChangedError",
     "ModelOutputError",
     "Session",
     "TargetError",

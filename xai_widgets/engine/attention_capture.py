@@ -166,9 +166,7 @@ class AttentionRecorder:
         self._handles.append(module.register_forward_hook(scoped(lambda *_: self._leave())))
         if isinstance(module, nn.MultiheadAttention):
             self._handles.append(module.register_forward_pre_hook(scoped(self._ask_for_weights), with_kwargs=True))
-            self._handles.append(
-                module.register_forward_hook(scoped(self._keep_mha_weights(name)), with_kwargs=True)
-            )
+            self._handles.append(module.register_forward_hook(scoped(self._keep_mha_weights(name)), with_kwargs=True))
         elif _is_explicit_attention(module) and name:
             drop_name = f"{name}.attn_drop"
             self.points.add(drop_name)

@@ -29,3 +29,7 @@ class ModelOutputError(ExplainError):
 
 class ModelCallError(ExplainError, RuntimeError):
     """The model itself raised on the prepared input (a RuntimeError too, for older callers)."""
+
+
+class ModelChangedError(ExplainError):
+    """The model changed (a layer replaced, weights updated) after the image's forward was kept."""

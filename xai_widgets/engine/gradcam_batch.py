@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional, Union
 
@@ -11,10 +12,9 @@ from torch import nn
 from .errors import ImageError, LayerError, TargetError
 from .inputs import Transform, prepare_image
 from .methods.cam import grad_cam_weights
-from .model_calls import count_calls
+from .model_calls import count_calls, in_chunks, one_at_a_time_note, rows_per_image
 from .model_state import check_model, evaluation_mode, forward_hooks, model_device, model_dtype
 from .outputs import OutputChoice, select_logits
-from .progress import report
 from .session import Session
 from .tokens import infer_layout
 
@@ -55,13 +55,17 @@ def grad_cam_batch(
         probe.close()
     with torch.inference_mode(), evaluation_mode(model):
         calls = count_calls(model, model.get_submodule(layer), stack[:1].to(device, dtype))
-    maps = []
-    for start in range(0, len(stack), batch_size):
-        chunk = stack[start : start + batch_size].to(device, dtype)
-        part = None if chosen is None else chosen[start : start + len(chunk)]
-        maps.append(_chunk_cams(model, chunk, layer, calls, part, output))
-        report(start + len(chunk), len(stack))
-    return torch.cat(maps)
+
+    def cams(rows: torch.Tensor) -> torch.Tensor:
+        part = None if chosen is None else chosen[rows]
+        return _chunk_cams(model, stack[rows].to(device, dtype), layer, calls, part, output)
+
+    # by row numbers, so that a model that fails on batches can be fed one image at a time
+    known = one_at_a_time_note(model)
+    maps = in_chunks(model, torch.arange(len(stack)), batch_size, cams)
+    if one_at_a_time_note(model) and not known:
+        warnings.warn(one_at_a_time_note(model), stacklevel=2)
+    return maps
 
 
 def _stacked(images: Any, transform: Optional[Transform]) -> torch.Tensor:
@@ -130,7 +134,7 @@ def _chunk_cams(
 
     with torch.inference_mode(False), torch.no_grad(), evaluation_mode(model):
         with forward_hooks(model, keep, [layer]):
-            logits = select_logits(model(chunk), output, len(chunk))
+            logits = rows_per_image(select_logits(model(chunk), output, len(chunk)), len(chunk))
         torch.set_grad_enabled(True)
         chosen = logits.argmax(dim=1) if targets is None else targets.to(logits.device)
         score = logits.gather(1, chosen[:, None]).sum()

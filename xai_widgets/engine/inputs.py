@@ -45,7 +45,7 @@ def prepare_image(image: ImageLike, transform: Optional[Transform] = None) -> Pr
     else:
         source = _load(image, notes)
     if transform is not None:
-        tensor = _batched(_apply(transform, source))
+        tensor = _batched(_transform_output(_apply(transform, source), transform))
     elif isinstance(source, torch.Tensor):
         tensor = source
     else:
@@ -229,6 +229,38 @@ def _apply(transform: Transform, source: Any) -> torch.Tensor:
     if not isinstance(out, torch.Tensor):
         raise ImageError(f"The transform returned {type(out).__name__}, not a tensor; end it with ToTensor().")
     return out
+
+
+CHANNEL_COUNTS = (1, 3, 4)
+
+
+def transform_name(transform: Any) -> str:
+    """A short readable name of a transform: ``Compose(Resize, ToTensor, Normalize)``, ``my_fn``."""
+    steps = getattr(transform, "transforms", None)
+    if isinstance(steps, (list, tuple)):
+        return f"{type(transform).__name__}({', '.join(transform_name(step) for step in steps)})"
+    return getattr(transform, "__name__", None) or type(transform).__name__
+
+
+def _transform_output(tensor: torch.Tensor, transform: Any) -> torch.Tensor:
+    """The transform's tensor if it is one image (C×H×W or 1×C×H×W); else a message naming the transform."""
+    name, shape = transform_name(transform), tuple(tensor.shape)
+    if tensor.dim() == 4 and shape[0] != 1:
+        raise ImageError(
+            f"The transform {name} returned a batch of {shape[0]} images (shape {shape}); it should make one "
+            "image, C×H×W: remove the step that stacks or repeats images (the Explorer batches by itself)."
+        )
+    if tensor.dim() in (3, 4) and shape[-1] in CHANNEL_COUNTS and shape[-3] not in CHANNEL_COUNTS:
+        raise ImageError(
+            f"The transform {name} returned a channels-last (H×W×C) tensor of shape {shape}; models take "
+            "C×H×W: end the transform with transforms.ToTensor() (or .permute(2, 0, 1) on its output)."
+        )
+    if tensor.dim() not in (3, 4):
+        raise ImageError(
+            f"The transform {name} returned a {tensor.dim()}-D tensor of shape {shape}, not an image; "
+            "it should return C×H×W (transforms.ToTensor() makes one from a PIL image)."
+        )
+    return tensor
 
 
 def _batched(tensor: torch.Tensor) -> torch.Tensor:

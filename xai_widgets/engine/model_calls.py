@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Optional
 
@@ -12,7 +13,7 @@ from torch import nn
 
 from .model_state import evaluation_mode, scoped
 from .outputs import OutputChoice, select_logits
-from .progress import report
+from .progress import Cancelled, report
 
 ContextFactory = Callable[[nn.Module], AbstractContextManager]
 
@@ -33,24 +34,72 @@ def input_gradients(
     ``context(model)`` may wrap the forwards (guided backprop's ReLU rule, for example);
     ``output`` picks the class scores in the model's output (see ``find_logits``).
     """
-    grads = []
+
+    def gradients(chunk: torch.Tensor) -> torch.Tensor:
+        chunk = chunk.detach().clone().requires_grad_(True)
+        logits = rows_per_image(select_logits(model(chunk), output, len(chunk)), len(chunk))
+        (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
+        return grad
+
     wrap = context(model) if context is not None else contextlib.nullcontext()
     with torch.inference_mode(False), torch.enable_grad(), evaluation_mode(model), wrap:
-        for chunk in reported_chunks(inputs, batch_size):
-            chunk = chunk.detach().clone().requires_grad_(True)
-            logits = select_logits(model(chunk), output, len(chunk))
-            (grad,) = torch.autograd.grad(logits[:, target].sum(), chunk)
-            grads.append(grad)
-    return torch.cat(grads)
+        return in_chunks(model, inputs, batch_size, gradients)
 
 
-def reported_chunks(inputs: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
-    """``inputs`` in chunks; after each chunk's work, report progress (a reporter may cancel)."""
-    done = 0
-    for chunk in inputs.split(batch_size):
-        yield chunk
+_ONE_AT_A_TIME: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
+"""Models found to fail on batches of several images, with the note saying so."""
+
+
+def in_chunks(
+    model: nn.Module, inputs: torch.Tensor, batch_size: int, run: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """``run`` on ``inputs`` in chunks of ``batch_size``, results concatenated, progress reported.
+
+    A model that fails on a batch of several images but works on one (a forward written for
+    batch 1: ``x.view(1, -1)``, an ``assert``) is run one image at a time from then on, and
+    :func:`one_at_a_time_note` says so; when one image fails too, the batch's error is raised.
+    """
+    size = 1 if model in _ONE_AT_A_TIME else batch_size
+    results, done = [], 0
+    while done < len(inputs):
+        chunk = inputs[done : done + size]
+        try:
+            results.append(run(chunk))
+        except Cancelled:
+            raise
+        except Exception as err:
+            if len(chunk) == 1:
+                raise
+            try:
+                results.append(run(chunk[:1]))
+            except Exception:
+                raise err from None
+            _ONE_AT_A_TIME[model] = _one_at_a_time(err, len(chunk))
+            size, chunk = 1, chunk[:1]
         done += len(chunk)
         report(done, len(inputs))
+    return torch.cat(results)
+
+
+def one_at_a_time_note(model: nn.Module) -> Optional[str]:
+    """Why ``model`` is run one image at a time, if it was found to fail on batches."""
+    return _ONE_AT_A_TIME.get(model)
+
+
+def _one_at_a_time(err: Exception, size: int) -> str:
+    first_line = (str(err).strip().splitlines() or [""])[0][:200].rstrip(".")
+    return (
+        f"The model fails on a batch of {size} images ({type(err).__name__}: {first_line}) but works on one, so "
+        "methods that run many images are fed one at a time (correct, slower). To batch them, let forward "
+        "take N×C×H×W (use x.size(0), not 1; flatten with x.flatten(1))."
+    )
+
+
+def rows_per_image(logits: torch.Tensor, size: int) -> torch.Tensor:
+    """``logits`` if they hold one row per input image of a batch of ``size``; else a RuntimeError."""
+    if logits.shape[0] != size:
+        raise RuntimeError(f"the model returned {logits.shape[0]} rows of class scores for a batch of {size} images")
+    return logits
 
 
 def class_scores(
@@ -63,12 +112,13 @@ def class_scores(
     probabilities: bool = False,
 ) -> torch.Tensor:
     """logit[target] (or its softmax probability) of each of ``inputs``, no autograd graph, in chunks."""
-    scores = []
+
+    def scores(chunk: torch.Tensor) -> torch.Tensor:
+        logits = rows_per_image(select_logits(model(chunk), output, len(chunk)), len(chunk)).float()
+        return (logits.softmax(dim=1) if probabilities else logits)[:, target]
+
     with torch.inference_mode(), evaluation_mode(model):
-        for chunk in reported_chunks(inputs, batch_size):
-            logits = select_logits(model(chunk), output, len(chunk)).float()
-            scores.append((logits.softmax(dim=1) if probabilities else logits)[:, target])
-    return torch.cat(scores)
+        return in_chunks(model, inputs, batch_size, scores)
 
 
 def layer_swap_scores(
@@ -99,16 +149,16 @@ def layer_swap_scores(
     chooses which call of a reused module to replace (the last by default).
     """
     module = model.get_submodule(layer)
-    scores = []
     way = [] if way is None else way  # how the tail runs, found on the first chunk and kept for the rest
+
+    def scores(chunk: torch.Tensor) -> torch.Tensor:
+        chunk = to_output(chunk) if to_output is not None else chunk
+        return _tail_logits(model, module, x, chunk, wanted, output, way)[:, target].float()
+
     with torch.inference_mode(), evaluation_mode(model):
         calls = count_calls(model, module, x)
         wanted = calls + call_index if call_index < 0 else call_index
-        for chunk in reported_chunks(replacements, batch_size):
-            chunk = to_output(chunk) if to_output is not None else chunk
-            logits = _tail_logits(model, module, x, chunk, wanted, output, way)
-            scores.append(logits[:, target].float())
-    return torch.cat(scores)
+        return in_chunks(model, replacements, batch_size, scores)
 
 
 TAIL, NARROWED, FULL = "tail", "narrowed", "full"
@@ -145,7 +195,12 @@ def _tail_logits(
 
 
 def _swapped_forward(
-    model: nn.Module, module: nn.Module, x: torch.Tensor, chunk: torch.Tensor, wanted: int, output: OutputChoice,
+    model: nn.Module,
+    module: nn.Module,
+    x: torch.Tensor,
+    chunk: torch.Tensor,
+    wanted: int,
+    output: OutputChoice,
     mode: str,
 ) -> torch.Tensor:
     seen = [0]
@@ -180,7 +235,12 @@ def _narrow_first_call(model: nn.Module, size: int) -> list:
 
 
 def _agrees(
-    model: nn.Module, module: nn.Module, x: torch.Tensor, chunk: torch.Tensor, wanted: int, output: OutputChoice,
+    model: nn.Module,
+    module: nn.Module,
+    x: torch.Tensor,
+    chunk: torch.Tensor,
+    wanted: int,
+    output: OutputChoice,
     logits: torch.Tensor,
 ) -> bool:
     """Whether the narrowed run gives what every layer batched gives (checked once, on two rows)."""

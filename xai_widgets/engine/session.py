@@ -13,10 +13,12 @@ from torch import nn
 
 from .attention_capture import AttentionRecord, AttentionRecorder
 from .cache import LRUCache
-from .errors import ExplainError, LayerError, ModelCallError, TargetError
+from .errors import ExplainError, LayerError, ModelCallError, ModelChangedError, TargetError
 from .inputs import ImageLike, Transform, prepare_image
 from .layers import INPUT, LayerInfo
 from .methods import get_method
+from .model_calls import one_at_a_time_note
+from .model_changes import ModelSnapshot
 from .model_state import (
     SCRIPTED,
     check_model,
@@ -88,6 +90,22 @@ class Session:
         self._gradients: LRUCache[dict[str, torch.Tensor]] = LRUCache(self.GRADIENT_CLASSES)
         self.attributions: LRUCache[torch.Tensor] = LRUCache(cache_size)
         self._forward(prepared.tensor.to(self.device, dtype), layer_names)
+        self._snapshot = ModelSnapshot(model)  # after the forward: a model may set its own buffers there
+
+    def model_change(self) -> Optional[str]:
+        """How the model changed since this session's forward (a layer replaced, weights
+        trained or loaded), in words; ``None`` while the kept forward is still its own."""
+        return self._snapshot.change(self.model)
+
+    def check_unchanged(self) -> None:
+        """A ModelChangedError when the model changed after the forward (its maps would be stale)."""
+        change = self.model_change()
+        if change is not None:
+            raise ModelChangedError(
+                f"The model changed after this image was run through it: {change}. The kept forward no longer "
+                "matches it; make a new Session (an Explorer runs the image again by itself on the next control "
+                "change, or on refresh())."
+            )
 
     def _record(self, name: str, output: torch.Tensor) -> Optional[torch.Tensor]:
         if not output.is_floating_point() or name in self._attention_points:
@@ -461,6 +479,7 @@ class Session:
     ) -> torch.Tensor:
         """The 2-D attribution map of ``method`` for ``target`` at ``layer`` (cached)."""
         spec = get_method(method)
+        self.check_unchanged()
         target = self.check_target(target)
         layer = self.check_layer(layer) if spec.uses_layer else None
         values = spec.resolve_params(params)
@@ -469,6 +488,9 @@ class Session:
         if cached is None:
             cached = spec.compute(self, layer, target, **values).detach()
             self.attributions.put(key, cached)
+            batches = one_at_a_time_note(self.model)
+            if batches and batches not in self.notes:
+                self.notes.append(batches)
         return cached
 
     # -- attention --------------------------------------------------------------------------

@@ -127,6 +127,9 @@ class Explorer(OverlayWidget):
         self._approved: Optional[dict[str, Any]] = None  # a slow map the user agreed to run
         self._quiet = True  # no engine calls while the traits are first set
         self._closed = False
+        self._model_note: Optional[str] = None  # why the images were run through the model again
+        if layer is not None:
+            self._check_first_layer(layer)
         super().__init__(
             image_names=names,
             methods=[describe_method(m) for m in all_methods()],
@@ -153,11 +156,39 @@ class Explorer(OverlayWidget):
             self._sessions.put(self.image_index, session)
         return session
 
+    def _check_first_layer(self, layer: str) -> None:
+        """A LayerError (with close names) for a layer the model does not have: an explicit
+        choice is never swapped for another. An image that cannot be loaded is left to say so."""
+        try:
+            session = self.session()
+        except Exception:
+            return  # shown as the widget's error once the image is loaded
+        session.check_layer(layer)
+
+    def _drop_stale_sessions(self) -> bool:
+        """Forget every kept forward if the model changed since the current one (a layer
+        replaced, weights trained or loaded); the next map runs the image again, with a note."""
+        session = self._sessions.get(self.image_index)
+        change = session.model_change() if session is not None else None
+        if change is None:
+            return False
+        self._close_sessions()
+        self._model_note = f"The model changed since the last map ({change}); the image was run through it again."
+        return True
+
+    def _close_sessions(self) -> None:
+        for index in range(len(self._images)):
+            session = self._sessions.get(index)
+            if session is not None:
+                session.close()
+        self._sessions.clear()
+
     def image(self) -> Any:
         """The current image as it was given (PIL, array, tensor or path)."""
         return self._images[self.image_index]
 
     def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None, previous: Optional[int] = None):
+        self._drop_stale_sessions()
         self._requested = None
         generation = self._jobs.new_request()
         try:
@@ -195,9 +226,10 @@ class Explorer(OverlayWidget):
                 "layers": [describe_layer(info) for info in session.layers],
                 "layer": wanted if wanted in known else default,
                 "top_classes": top,
-                "target": target if target is not None else top[0]["index"],
-                "notes": list(session.notes) + ([labels_note] if labels_note else []),
+                "target": target if target is not None and 0 <= target < session.num_classes else top[0]["index"],
+                "notes": [*session.notes, *(note for note in (labels_note, self._model_note) if note)],
             }
+            self._model_note = None
             error = None
         except Exception as err:  # the widget must stay usable: the message goes to `result.error`
             if not isinstance(err, ExplainError):
@@ -233,12 +265,16 @@ class Explorer(OverlayWidget):
         }
 
     def refresh(self) -> None:
-        """Compute the map for the current controls again (after an interrupt, for example)."""
+        """Compute the map for the current controls again (after an interrupt, or after the
+        model was changed in place: then the image is run through it again first)."""
         self._requested = None
         self._refresh()
 
     def _refresh(self) -> None:
         """Compute the map for the current controls and send it (or a readable error)."""
+        if self._drop_stale_sessions():  # the classes and layers may have changed with the model
+            self._load_image(target=self.target)
+            return
         key = self._key()
         if key == self._requested:
             return  # already shown, or on its way
@@ -303,11 +339,14 @@ class Explorer(OverlayWidget):
             except Cancelled:
                 raise
             except BaseException as err:  # a KeyboardInterrupt: say so, and let the same choice run again
-                interrupt, fields = err, {
-                    "error": _interrupted(
-                        err, "computing this map", "nothing half-done is shown; call refresh() or choose it again."
-                    )
-                }
+                interrupt, fields = (
+                    err,
+                    {
+                        "error": _interrupted(
+                            err, "computing this map", "nothing half-done is shown; call refresh() or choose it again."
+                        )
+                    },
+                )
                 self._requested = None
             finally:
                 self._jobs.deliver(generation, self._clear_progress)
@@ -344,6 +383,10 @@ class Explorer(OverlayWidget):
     def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
         self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
+        session = self._sessions.get(self.image_index)
+        found = [note for note in session.notes if note not in self.notes] if session is not None else []
+        if found:  # learnt while computing a map (e.g. that the model must be fed one image at a time)
+            self.notes = [*self.notes, *found]
 
     # -- for scripts and tests ----------------------------------------------------------
 
@@ -369,13 +412,8 @@ class Explorer(OverlayWidget):
         jobs = getattr(self, "_jobs", None)
         if jobs is not None:
             jobs.shutdown()
-        sessions = getattr(self, "_sessions", None)
-        if sessions is not None:
-            for index in range(len(self._images)):
-                session = sessions.get(index)
-                if session is not None:
-                    session.close()
-            sessions.clear()
+        if getattr(self, "_sessions", None) is not None:
+            self._close_sessions()
         self._images = []
         super().close()
 

@@ -43,8 +43,7 @@ def label_list(labels: Any, count: int) -> tuple[list[str], Optional[str]]:
     names = [str(name) for name in labels]
     note = None
     if len(names) != count:
-        note = (
-            f"labels has {len(names)} names but the model scores {count} classes; "
-            + ("the extra names are not used." if len(names) > count else "the others are shown as 'class i'.")
+        note = f"labels has {len(names)} names but the model scores {count} classes; " + (
+            "the extra names are not used." if len(names) > count else "the others are shown as 'class i'."
         )
     return [names[i] if i < len(names) else f"class {i}" for i in range(count)], note
