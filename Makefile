@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision together, from the registry (see shared/ENVIRONMENT.md)
 	$(PY) -m pip install --quiet torch torchvision
-	$(PY) -m pip install --quiet -e ".[demo,test,bench]"
+	$(PY) -m pip install --quiet -e ".[demo,test,bench,report]"
 	touch $(STAMP)
 
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json

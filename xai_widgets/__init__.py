@@ -2,17 +2,30 @@
 
 import importlib
 
-from .engine import Session, explain
+from .engine import Session, audit, explain
 
 __version__ = "0.1.0"
-__all__ = ["Compare", "Explorer", "Session", "demo", "explain", "__version__"]
+__all__ = [
+    "Compare",
+    "Explorer",
+    "FeatureMaps",
+    "Gallery",
+    "Session",
+    "audit",
+    "demo",
+    "explain",
+    "export",
+    "__version__",
+]
 
 
 def __getattr__(name: str):
     # The widget and the demo load on first use so that the engine stays importable
     # (scripts, batch jobs) without ipywidgets or the demo's extras.
-    if name in ("Explorer", "Compare"):
+    if name in ("Explorer", "Compare", "Gallery", "FeatureMaps"):
         return getattr(importlib.import_module(".widgets", __name__), name)
+    if name == "export":
+        return importlib.import_module(".reports", __name__).export
     if name == "demo":
         return importlib.import_module(".demo", __name__)
     raise AttributeError(f"module 'xai_widgets' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """The explainer engine: torch only, no widget imports."""
 
+from .audit import AuditResult, audit
 from .errors import (
     ExplainError,
     ImageError,
@@ -18,6 +19,7 @@ from .methods import Method, all_methods, get_method, register
 from .session import Session
 
 __all__ = [
+    "AuditResult",
     "INPUT",
     "ExplainError",
     "ImageError",
@@ -31,6 +33,7 @@ __all__ = [
     "Session",
     "TargetError",
     "all_methods",
+    "audit",
     "explain",
     "grad_cam_batch",
     "get_method",

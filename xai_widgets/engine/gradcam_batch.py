@@ -58,7 +58,7 @@ def grad_cam_batch(
 
     def cams(rows: torch.Tensor) -> torch.Tensor:
         part = None if chosen is None else chosen[rows]
-        return _chunk_cams(model, stack[rows].to(device, dtype), layer, calls, part, output)
+        return chunk_cams(model, stack[rows].to(device, dtype), layer, calls, part, output)[0]
 
     # by row numbers, so that a model that fails on batches can be fed one image at a time
     known = one_at_a_time_note(model)
@@ -111,14 +111,17 @@ def _checked_targets(targets: Targets, count: int, probe: Session) -> Optional[t
     return torch.as_tensor([probe.check_target(value) for value in values], dtype=torch.long)
 
 
-def _chunk_cams(
+def chunk_cams(
     model: nn.Module,
     chunk: torch.Tensor,
     layer: str,
     calls: int,
     targets: Optional[torch.Tensor],
     output: OutputChoice,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM maps (B×h×w) of one batch at ``layer`` (its ``calls``-th call) and the batch's
+    class scores (B×K, detached): one forward, one backward that stops at the layer.
+    ``targets``: one class per image, or ``None`` for each image's top class."""
     kept: dict[str, torch.Tensor] = {}
     seen = [0]
 
@@ -143,4 +146,5 @@ def _chunk_cams(
     if layout is None:
         raise LayerError(f"Layer {layer!r} has no output laid out over the image; pick one of Session.layers.")
     activation, grad = layout.to_grid(kept[layer].detach()), layout.to_grid(grad)
-    return torch.relu((grad_cam_weights(grad)[:, :, None, None] * activation).sum(dim=1))
+    cams = torch.relu((grad_cam_weights(grad)[:, :, None, None] * activation).sum(dim=1))
+    return cams, logits.detach()

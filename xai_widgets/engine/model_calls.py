@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -53,32 +53,69 @@ _ONE_AT_A_TIME: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDicti
 def in_chunks(
     model: nn.Module, inputs: torch.Tensor, batch_size: int, run: Callable[[torch.Tensor], torch.Tensor]
 ) -> torch.Tensor:
-    """``run`` on ``inputs`` in chunks of ``batch_size``, results concatenated, progress reported.
+    """``run`` on ``inputs`` in chunks of at most ``batch_size``, results concatenated (see :func:`chunk_results`)."""
+    return torch.cat([result for _, result in chunk_results(model, inputs, batch_size, run)])
 
-    A model that fails on a batch of several images but works on one (a forward written for
-    batch 1: ``x.view(1, -1)``, an ``assert``) is run one image at a time from then on, and
-    :func:`one_at_a_time_note` says so; when one image fails too, the batch's error is raised.
+
+def chunk_results(
+    model: nn.Module, inputs: torch.Tensor, batch_size: int, run: Callable[[torch.Tensor], Any]
+) -> Iterator[tuple[torch.Tensor, Any]]:
+    """Yield ``(chunk, run(chunk))`` over ``inputs`` in chunks of at most ``batch_size``, in
+    order, reporting progress after each.
+
+    A chunk that runs out of device memory is split in halves and run again (down to one
+    image; nothing is skipped), and the size that fitted is remembered for this model
+    (:func:`fitting_batch_size`). A model that fails on a batch of several images but works
+    on one (a forward written for batch 1: ``x.view(1, -1)``, an ``assert``) is run one image
+    at a time from then on, and :func:`one_at_a_time_note` says so; when one image fails too,
+    the batch's error is raised.
     """
-    size = 1 if model in _ONE_AT_A_TIME else batch_size
-    results, done = [], 0
+    size = 1 if model in _ONE_AT_A_TIME else fitting_batch_size(model, batch_size)
+    done = 0
     while done < len(inputs):
         chunk = inputs[done : done + size]
         try:
-            results.append(run(chunk))
+            result = run(chunk)
         except Cancelled:
             raise
         except Exception as err:
+            if is_out_of_memory(err) and len(chunk) > 1:
+                size = len(chunk) // 2  # the same images again, in halves: none is lost
+                _FITTING[model] = size
+                _free_cached_memory()
+                continue
             if len(chunk) == 1:
                 raise
             try:
-                results.append(run(chunk[:1]))
+                result = run(chunk[:1])
             except Exception:
                 raise err from None
             _ONE_AT_A_TIME[model] = _one_at_a_time(err, len(chunk))
             size, chunk = 1, chunk[:1]
         done += len(chunk)
         report(done, len(inputs))
-    return torch.cat(results)
+        yield chunk, result
+
+
+_FITTING: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
+"""The batch size that last fitted in device memory, per model (after a split)."""
+
+
+def fitting_batch_size(model: nn.Module, wanted: int) -> int:
+    """``wanted``, or less if a batch of that size ran out of memory for ``model`` before."""
+    return min(wanted, _FITTING.get(model, wanted))
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is a device (or host) allocator running out of memory."""
+    if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def _free_cached_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def one_at_a_time_note(model: nn.Module) -> Optional[str]:
