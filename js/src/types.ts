@@ -120,3 +120,21 @@ export interface WidgetModel {
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
 }
+
+/** One thumbnail of the Gallery: its own photo, its map and its prediction. */
+export interface GalleryTile extends CompareCell {
+  index: number;
+  name: string;
+  photo: Binary;
+  predicted: number;
+  true: number | null;
+  confidence: number;
+  correct: boolean | null;
+  outside?: number;
+}
+
+/** A choice of the Gallery's filter or sort select. */
+export interface Choice {
+  value: string;
+  label: string;
+}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -26,6 +26,19 @@ from .session import Session
 
 Target = Union[str, int]
 """Which class each map explains: "predicted" (default), "true", or one class index for all."""
+
+Labels = Union[None, Sequence[str], Mapping[int, str]]
+"""Class names: a list (index = class) or a dict {class: name}."""
+
+
+def class_name(labels: Labels, index: Optional[int]) -> str:
+    """Class ``index`` by its name in ``labels`` (the number itself when unnamed; "" for None)."""
+    if index is None:
+        return ""
+    if isinstance(labels, Mapping):
+        return str(labels.get(index, index))
+    return str(labels[index]) if labels is not None and 0 <= index < len(labels) else str(index)
+
 
 THUMBNAIL = 96
 """Longest side, in pixels, of the pictures kept for a gallery."""
@@ -57,7 +70,7 @@ class AuditResult:
     transform: Optional[Transform]
     method: str
     layer: Optional[str]
-    labels: Optional[list[str]]
+    labels: Labels
     predicted: torch.Tensor
     confidence: torch.Tensor
     targets: torch.Tensor
@@ -83,9 +96,7 @@ class AuditResult:
 
     def label(self, index: Optional[int]) -> str:
         """A class index as its name (the index itself when there are no names)."""
-        if index is None:
-            return ""
-        return self.labels[index] if self.labels is not None and 0 <= index < len(self.labels) else str(index)
+        return class_name(self.labels, index)
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per image: file, predicted class and name, confidence, true class, method, layer, metric."""
@@ -123,7 +134,7 @@ def audit(
     layer: Optional[str] = None,
     target: Target = "predicted",
     true_labels: Optional[Sequence[int]] = None,
-    labels: Optional[Sequence[str]] = None,
+    labels: Labels = None,
     transform: Optional[Transform] = None,
     output: OutputChoice = None,
     batch_size: Optional[int] = None,
@@ -171,14 +182,14 @@ def _collect(
     source: ImageSource,
     transform: Optional[Transform],
     method: str,
-    labels: Optional[Sequence[str]],
+    labels: Labels,
 ) -> AuditResult:
     return AuditResult(
         source=source,
         transform=transform,
         method=get_method(method).name,
         layer=batches[0].layer,
-        labels=list(labels) if labels is not None else None,
+        labels=labels if labels is None or isinstance(labels, Mapping) else list(labels),
         predicted=torch.cat([b.predicted for b in batches]),
         confidence=torch.cat([b.confidence for b in batches]),
         targets=torch.cat([b.targets for b in batches]),

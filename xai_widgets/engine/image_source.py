@@ -33,6 +33,12 @@ class ImageSource:
         item = self._images[index]
         return _first(item) if isinstance(self._images, _DatasetItems) else item
 
+    def __getitem__(self, index: int) -> Any:
+        """Image ``index`` (an ImageSource is a read-only sequence of images, read on demand)."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.image(index)
+
 
 class _DatasetItems:
     """A Dataset's items, fetched on demand."""

@@ -6,9 +6,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..engine.image_source import ImageSource
+
 
 def named_images(images: Any) -> tuple[list[str], list[Any]]:
-    """Return (names, images) for a single image, a list/tuple or a dict of images."""
+    """Return (names, images) for a single image, a list/tuple or a dict of images (or an
+    :class:`ImageSource`, whose images stay where they are and are read on demand)."""
+    if isinstance(images, ImageSource):
+        return list(images.names), images  # type: ignore[return-value]
     if isinstance(images, Mapping):
         if not images:
             raise ValueError("The dict of images is empty; pass at least one image.")
