@@ -129,7 +129,7 @@ class Gallery(OverlayWidget):
             normalization=normalization,
             title=f"{spec.label} of {count:,} images",
         )
-        self._order = list(range(count))
+        self._shown: list[int] = []  # image indices of the tiles sent
         self._show()
         self.run()
 
@@ -193,7 +193,7 @@ class Gallery(OverlayWidget):
         self._layer = batch.layer
         self._done = rows.stop
         self.progress = {"done": self._done, "total": len(self.source)}
-        self._show()
+        self._show(fresh=set(rows))
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -243,7 +243,8 @@ class Gallery(OverlayWidget):
             return predicted == wanted or (true is not None and true[index] == wanted)
         return True
 
-    def _show(self) -> None:
+    def _show(self, fresh: Optional[set[int]] = None) -> None:
+        """Send the current page; after a batch (``fresh``: its images), only if the page changed."""
         order = self.visible()
         pages = max(1, math.ceil(len(order) / self.page_size))
         page = min(self.page, pages - 1)
@@ -252,16 +253,18 @@ class Gallery(OverlayWidget):
             self.pages = pages
             if page != self.page:
                 self.page = page
-            self.tiles = [self._tile(index) for index in shown]
+            if fresh is None or shown != self._shown or fresh.intersection(shown):
+                self.tiles = [self._tile(index) for index in shown]
+                self._shown = shown
             self.filters = self._filter_choices()
             self.summary = self._summary(len(order))
 
     def _tile(self, index: int) -> dict[str, Any]:
         predicted, true = int(self._predicted[index]), self._true(index)
         confidence = float(self._confidence[index])
-        title = f"{self._label(predicted)} {confidence:.2f}" + (
-            f" · true {self._label(true)}" if true is not None and true != predicted else ""
-        )
+        title = f"{self._label(predicted)} ({confidence:.0%})"
+        if true is not None and true != predicted:
+            title += f" · true {self._label(true)}"
         tile = {
             "index": index,
             "name": self.source.names[index],

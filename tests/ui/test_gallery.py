@@ -1,0 +1,157 @@
+"""The Gallery in the real browser, in JupyterLab and Notebook 7: all 1,797 digits and the
+demo photos stream in, filters and pages answer, a click opens the Explorer; the longest
+main-thread task is measured and reported (tests/ui/artifacts/gallery_longtasks.json). The
+exported HTML report opens in Chromium from a file with every image and row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.ui
+
+NOTEBOOK = "ui_gallery.ipynb"
+DIGITS = """\
+import torch
+from torch import nn
+from sklearn.datasets import load_digits
+from xai_widgets import Gallery
+
+digits = load_digits()
+images = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16.0
+torch.manual_seed(0)
+model = nn.Sequential(
+    nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+).eval()
+gallery = Gallery(model, list(images), true_labels=digits.target.tolist(), labels=[str(d) for d in range(10)])
+gallery.view()"""
+DEMO = """\
+from xai_widgets import demo
+photos = demo.photos()
+Gallery(demo.model(), photos, transform=demo.transform(), labels=demo.imagenet_labels())"""
+
+LONG_TASKS = """() => {
+  window.__xaiLongTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__xaiLongTasks.push(entry.duration);
+  }).observe({ type: "longtask", buffered: true });
+}"""
+
+
+def write_notebook(path) -> None:
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": name,
+            "metadata": {},
+            "outputs": [],
+            "source": source.splitlines(keepends=True),
+        }
+        for name, source in (("digits", DIGITS), ("demo", DEMO))
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+def wait_galleries_done(notebook, expected: int) -> None:
+    notebook.wait_state(
+        """(expected) => {
+          const roots = [...document.querySelectorAll('.xai-gallery')];
+          return roots.length === expected && roots.every((r) => r.dataset.running === 'false'
+            && r.dataset.state === 'ready' && r.querySelectorAll('.xai-cell').length > 0
+            && [...r.querySelectorAll('canvas.xai-cell-canvas')].every((c) => Number(c.dataset.drawCount) >= 1));
+        }""",
+        arg=expected,
+        what=f"{expected} galleries finished and drawn",
+    )
+
+
+@pytest.mark.parametrize("flavour", ["lab", "notebook7"])
+def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server, open_notebook, flavour):
+    write_notebook(jupyter_server.root / NOTEBOOK)
+    notebook = open_notebook(NOTEBOOK, flavour)
+    notebook.page.evaluate(LONG_TASKS)
+    notebook.run_all()
+    wait_galleries_done(notebook, 2)
+    digits, photos = notebook.page.locator(".xai-gallery").nth(0), notebook.page.locator(".xai-gallery").nth(1)
+    assert digits.locator(".xai-cell").count() == 48
+    assert digits.locator(".xai-gallery-summary").text_content().startswith("1,797 of 1,797 images explained")
+    assert photos.locator(".xai-cell").count() >= 3
+    assert all(title.strip() for title in photos.locator(".xai-cell-title").all_text_contents())
+    first = digits.locator("canvas.xai-cell-canvas").first
+    pixels = first.evaluate("(c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]")
+    assert len(set(pixels)) > 4  # a photo with a map over it, not a blank canvas
+
+    digits.locator("select.xai-gallery-filter").select_option("misclassified")
+    notebook.wait_state(
+        """() => { const r = document.querySelector('.xai-gallery');
+          const cells = [...r.querySelectorAll('.xai-cell')];
+          return cells.length > 0 && cells.every((c) => c.dataset.correct === 'false'); }""",
+        what="only misclassified tiles",
+    )
+    first_page = digits.locator(".xai-cell").first.get_attribute("data-index")
+    digits.locator("button.xai-gallery-next").click()
+    notebook.wait_state(
+        """(before) => { const r = document.querySelector('.xai-gallery');
+          return r.querySelector('.xai-gallery-page').textContent.startsWith('page 2 of')
+            && r.querySelector('.xai-cell').dataset.index !== before; }""",
+        arg=first_page,
+        what="the second page",
+    )
+    clicked = digits.locator(".xai-cell").nth(3)
+    index = int(clicked.get_attribute("data-index"))
+    clicked.click()
+    notebook.wait_state(
+        """(index) => { const r = document.querySelector('.xai-explorer');
+          const key = r && r.querySelector('.xai-canvas').dataset.drawnKey;
+          return r.dataset.state === 'ready' && r.querySelector('select.xai-image-select').value === String(index)
+            && key && JSON.parse(key).image_index === index; }""",
+        arg=index,
+        what="the clicked image drawn in the Explorer",
+    )
+
+    longest = max(notebook.page.evaluate("() => window.__xaiLongTasks"), default=0.0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = ARTIFACTS / "gallery_longtasks.json"
+    measured = json.loads(report.read_text()) if report.exists() else {}
+    measured[flavour] = {"longest_main_thread_task_ms": round(longest, 1), "images": 1797}
+    report.write_text(json.dumps(measured, indent=1))
+    print(f"{flavour}: longest main-thread task {longest:.0f} ms while 1,797 digits streamed in")
+    notebook.screenshot(f"gallery_{flavour}.png")
+    notebook.assert_clean()
+
+
+def test_the_exported_report_opens_from_a_file_with_every_image_and_row(chromium, tmp_path):
+    from tests.models import random_image, tiny_cnn
+    from xai_widgets import audit, export
+
+    result = audit(
+        tiny_cnn(), [random_image(seed) for seed in range(40)], true_labels=[i % 10 for i in range(40)], progress=False
+    )
+    page_path = export(result, tmp_path, maps=None, sheet=False).html
+    context = chromium.new_context(offline=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_path.as_uri())
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+    assert page.locator("tbody tr").count() == 40
+    assert page.evaluate("() => [...document.images].filter((i) => i.naturalWidth > 0).length") == 40
+    page.locator("th", has_text="confidence").click()
+    shown = [
+        float(v)
+        for v in page.locator("tbody tr td:nth-child(5)").evaluate_all("(cells) => cells.map((c) => c.dataset.value)")
+    ]
+    assert shown == sorted(shown) and sorted(shown) == pytest.approx(sorted(result.confidence.tolist()), abs=1e-6)
+    assert not errors
+    context.close()
