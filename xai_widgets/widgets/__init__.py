@@ -2,6 +2,7 @@
 
 from .compare import Compare
 from .explorer import Explorer
+from .feature_maps import FeatureMaps
 from .gallery import Gallery
 
-__all__ = ["Compare", "Explorer", "Gallery"]
+__all__ = ["Compare", "Explorer", "FeatureMaps", "Gallery"]

@@ -1,0 +1,103 @@
+"""FeatureMaps in the real browser, in JupyterLab and Notebook 7: the demo model's 1,280-channel
+last layer and a digit CNN's channels page, sort and show a clicked channel over the photo;
+the longest main-thread task is measured and reported (tests/ui/artifacts/feature_maps_longtasks.json)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ARTIFACTS
+from .test_gallery import LONG_TASKS
+
+pytestmark = pytest.mark.ui
+
+NOTEBOOK = "ui_feature_maps.ipynb"
+DEMO = """\
+from xai_widgets import FeatureMaps, demo
+model = demo.model()
+grid = FeatureMaps(model, demo.photo("coffee"), transform=demo.transform(), labels=demo.imagenet_labels())
+grid"""
+DIGITS = """\
+import torch
+from torch import nn
+from sklearn.datasets import load_digits
+digits = load_digits()
+torch.manual_seed(0)
+cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10)).eval()
+FeatureMaps(cnn, torch.tensor(digits.images[0], dtype=torch.float32)[None] / 16, layer="3")"""
+
+
+def write_notebook(path) -> None:
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": name,
+            "metadata": {},
+            "outputs": [],
+            "source": source.splitlines(keepends=True),
+        }
+        for name, source in (("demo", DEMO), ("digits", DIGITS))
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+def draws(grid) -> int:
+    return int(grid.locator("canvas.xai-fm-grid").get_attribute("data-draw-count"))
+
+
+@pytest.mark.parametrize("flavour", ["lab", "notebook7"])
+def test_feature_maps_page_sort_and_show_a_channel(jupyter_server, open_notebook, flavour):
+    write_notebook(jupyter_server.root / NOTEBOOK)
+    notebook = open_notebook(NOTEBOOK, flavour)
+    notebook.page.evaluate(LONG_TASKS)
+    notebook.run_all()
+    notebook.wait_state(
+        """() => { const roots = [...document.querySelectorAll('.xai-feature-maps')];
+          return roots.length === 2 && roots.every((r) => r.dataset.state === 'ready'
+            && Number(r.querySelector('canvas.xai-fm-grid').dataset.drawCount) >= 1); }""",
+        what="two feature-map grids drawn",
+    )
+    grid = notebook.page.locator(".xai-feature-maps").nth(0)
+    assert "1280 channels of 7×7" in grid.locator(".xai-compare-title").text_content()
+    assert grid.locator(".xai-fm-page").text_content() == "page 1 of 5"
+    before = draws(grid)
+    grid.locator("button.xai-fm-next").click()
+    assert grid.locator(".xai-fm-page").text_content() == "page 2 of 5" and draws(grid) == before + 1
+    grid.locator("select.xai-fm-sort").select_option("activation")
+    notebook.wait_state(
+        "(before) => Number(document.querySelector('.xai-feature-maps canvas.xai-fm-grid').dataset.drawCount) > before",
+        arg=before + 1,
+        what="the grid redrawn in the kernel's new order",
+    )
+    assert grid.locator(".xai-fm-page").text_content() == "page 1 of 5"
+    grid.locator("canvas.xai-fm-grid").click(position={"x": 10, "y": 10})
+    focus = grid.locator(".xai-fm-focus")
+    focus.wait_for(state="visible")
+    assert focus.locator(".xai-cell-title").text_content().startswith("channel ")
+    pixels = focus.locator("canvas").evaluate(
+        "(c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]"
+    )
+    assert len(set(pixels)) > 16
+
+    digits = notebook.page.locator(".xai-feature-maps").nth(1)
+    assert "16 channels of 8×8" in digits.locator(".xai-compare-title").text_content()
+
+    longest = max(notebook.page.evaluate("() => window.__xaiLongTasks"), default=0.0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = ARTIFACTS / "feature_maps_longtasks.json"
+    measured = json.loads(report.read_text()) if report.exists() else {}
+    measured[flavour] = {"longest_main_thread_task_ms": round(longest, 1), "channels": 1280}
+    report.write_text(json.dumps(measured, indent=1))
+    print(f"{flavour}: longest main-thread task {longest:.0f} ms with 1,280 channels")
+    notebook.screenshot(f"feature_maps_{flavour}.png")
+    notebook.assert_clean()
