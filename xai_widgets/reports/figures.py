@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..engine.audit import AuditResult
+from ..engine.methods import get_method
 
 
 def worst_cases(result: AuditResult, count: int) -> list[int]:
@@ -51,7 +52,8 @@ def contact_sheet(
         axis.set_title(title, fontsize=8)
     if not indices:
         axes.flat[0].text(0.5, 0.5, "no cases", ha="center", va="center")
-    figure.suptitle(f"{result.method}{' · ' + result.layer if result.layer else ''}: worst cases", fontsize=10)
+    method = get_method(result.method).label
+    figure.suptitle(f"{method}{' at ' + result.layer if result.layer else ''}: worst cases", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
