@@ -24,7 +24,8 @@ def test_the_readme_has_python_blocks_and_skips_only_downloads():
 
 
 @pytest.mark.slow
-def test_every_readme_block_runs_as_written():
+def test_every_readme_block_runs_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the blocks may write files (reports)
     namespace: dict = {"__name__": "readme"}
     ran = 0
     for code, reason in blocks():
@@ -34,3 +35,4 @@ def test_every_readme_block_runs_as_written():
         ran += 1
     assert ran >= 1
     assert namespace["cam"].shape == (7, 7) and namespace["maps"].shape[0] == len(namespace["images"])
+    assert (tmp_path / "report" / "report.html").exists() and len(namespace["result"]) == len(namespace["images"])
