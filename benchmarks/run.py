@@ -22,7 +22,7 @@ from .memory import measure
 from .models import BUILDERS, models, photo_batch
 from .peers import vit_reshape
 from .rollout import rollout_rows
-from .throughput import batch_row, slow_method_rows
+from .throughput import audit_row, batch_row, slow_method_rows
 from .wire import bytes_row
 
 RESULTS = pathlib.Path(__file__).parent / "results"
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only-memory", action="store_true", help="rerun the memory scenarios into latest.json")
+    parser.add_argument("--only-audit", action="store_true", help="only the batch engine's rows (results/audit.json)")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.time()
@@ -62,6 +63,16 @@ def main() -> None:
         report = json.loads((RESULTS / "latest.json").read_text())
         report["memory"] = {"explorer": measure("explorer"), "batch_1000": measure("batch")}
         (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+        print(markdown(report))
+        return
+    if args.only_audit:
+        rows = []
+        for name in ("efficientnet_lite0", "resnet50"):
+            model = BUILDERS[name]().to(device)
+            images = photo_batch(2 * args.batch).to(device)
+            rows += log([audit_row(name, model, images, args.batch // 2, max(3, args.repeats // 2))], started)
+        report = {"machine": machine(), "rows": rows, "seconds": time.time() - started}
+        (RESULTS / "audit.json").write_text(json.dumps(report, indent=2))
         print(markdown(report))
         return
     subset = args.models is not None and set(args.models) != set(BUILDERS)
@@ -78,6 +89,9 @@ def main() -> None:
         else:
             rows += log(interaction_rows(name, model, x, args.repeats), started)
         rows += log([bytes_row(name, model, x)], started)
+        if name in ("efficientnet_lite0", "resnet50"):
+            audit_images = photo_batch(2 * args.batch).to(device)
+            rows += log([audit_row(name, model, audit_images, args.batch // 2, max(2, args.repeats // 2))], started)
         if name == "efficientnet_lite0":
             rows += log(
                 [batch_row(name, model, photo_batch(args.batch).to(device), max(2, args.repeats // 2))], started

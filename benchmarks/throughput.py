@@ -10,7 +10,7 @@ from xai_widgets.engine import grad_cam_batch
 
 from .interactive import row
 from .peers import GRAD_CAM_PEERS, Peer, pytorch_grad_cam
-from .timing import median_seconds
+from .timing import interleaved_medians, median_seconds
 
 
 def floor_seconds(model: nn.Module, x: torch.Tensor, layer: str, repeats: int) -> float:
@@ -113,4 +113,46 @@ def slow_method_rows(model_name: str, model: nn.Module, x: torch.Tensor, repeats
     return rows
 
 
-__all__ = ["Peer", "batch_row", "slow_method_rows"]
+def audit_row(model_name: str, model: nn.Module, images: torch.Tensor, batch_size: int, repeats: int) -> dict:
+    """The Gallery's batch engine over a data set: images per second against each peer's batch
+    loop (the same images, batch size, layer and classes) and against the model's own
+    forward + backward to the layer over the same batches."""
+    from xai_widgets import audit
+
+    layer = Session(model, images[:1]).default_layer
+    first = audit(model, images, layer=layer, batch_size=batch_size, progress=False)
+    targets = first.predicted.tolist()
+    chunks = [(images[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+
+    def ours():
+        return (lambda: audit(model, images, layer=layer, batch_size=batch_size, progress=False)), (lambda: None)
+
+    def peer_loop(make):
+        def setup():
+            peer = make(model, layer)
+            return (lambda: [peer.call(x, t) for x, t in chunks]), peer.close
+
+        return setup
+
+    contenders = {"ours": ours, **{name: peer_loop(make) for name, make in GRAD_CAM_PEERS.items()}}
+    times = interleaved_medians(contenders, repeats)
+    floor = sum(floor_seconds(model, x, layer, repeats) for x, _ in chunks)
+    ours = times.pop("ours")
+    peers = times
+    count = len(images)
+    result = row(
+        model_name, f"audit of {count} images, batches of {batch_size} (images/s)", ours, peers, target=1 / 1.2
+    )
+    result["floor_ms"] = floor * 1000
+    result["vs_floor"] = ours / floor
+    result["met"] = result["met"] and ours / floor <= 1.15
+    fastest = result["fastest_peer"]
+    result["note"] = (
+        f"{count / ours:.1f} images/s (predictions, confidences and maps) against {fastest} "
+        f"{count / peers[fastest]:.1f} images/s; forward + backward alone {count / floor:.1f} images/s, "
+        f"ours/floor {ours / floor:.2f}"
+    )
+    return result
+
+
+__all__ = ["Peer", "audit_row", "batch_row", "slow_method_rows"]
