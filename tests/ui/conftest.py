@@ -661,3 +661,55 @@ class ExplorerHandle:
 @pytest.fixture
 def explorer_factory():
     return ExplorerHandle
+
+
+# ---------------------------------------------------------------------------------------
+# Test notebooks and main-thread measurements
+# ---------------------------------------------------------------------------------------
+
+
+def write_code_notebook(path: pathlib.Path, cells: list[tuple[str, str]]) -> None:
+    """Write a notebook of code cells ``(id, source)`` with the python3 kernel and no outputs."""
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": name,
+                "metadata": {},
+                "outputs": [],
+                "source": source.splitlines(keepends=True),
+            }
+            for name, source in cells
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+LONG_TASKS = """() => {
+  window.__xaiLongTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__xaiLongTasks.push(entry.duration);
+  }).observe({ type: "longtask", buffered: true });
+}"""
+
+
+def watch_long_tasks(notebook: NotebookPage) -> None:
+    """Start recording the page's long main-thread tasks (call before running the cells)."""
+    notebook.page.evaluate(LONG_TASKS)
+
+
+def report_longest_task(notebook: NotebookPage, report: str, **context) -> float:
+    """The longest main-thread task since :func:`watch_long_tasks`, written to ``artifacts/report``
+    under the notebook's flavour with ``context`` (what was on the page), and printed."""
+    longest = max(notebook.page.evaluate("() => window.__xaiLongTasks"), default=0.0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / report
+    measured = json.loads(path.read_text()) if path.exists() else {}
+    measured[notebook.flavour] = {"longest_main_thread_task_ms": round(longest, 1), **context}
+    path.write_text(json.dumps(measured, indent=1))
+    print(f"{notebook.flavour}: longest main-thread task {longest:.0f} ms ({context})")
+    return longest

@@ -4,12 +4,9 @@ the longest main-thread task is measured and reported (tests/ui/artifacts/featur
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .conftest import ARTIFACTS
-from .test_gallery import LONG_TASKS
+from .conftest import report_longest_task, watch_long_tasks, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -31,24 +28,7 @@ FeatureMaps(cnn, torch.tensor(digits.images[0], dtype=torch.float32)[None] / 16,
 
 
 def write_notebook(path) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": name,
-            "metadata": {},
-            "outputs": [],
-            "source": source.splitlines(keepends=True),
-        }
-        for name, source in (("demo", DEMO), ("digits", DIGITS))
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
+    write_code_notebook(path, [("demo", DEMO), ("digits", DIGITS)])
 
 
 def draws(grid) -> int:
@@ -59,7 +39,7 @@ def draws(grid) -> int:
 def test_feature_maps_page_sort_and_show_a_channel(jupyter_server, open_notebook, flavour):
     write_notebook(jupyter_server.root / NOTEBOOK)
     notebook = open_notebook(NOTEBOOK, flavour)
-    notebook.page.evaluate(LONG_TASKS)
+    watch_long_tasks(notebook)
     notebook.run_all()
     notebook.wait_state(
         """() => { const roots = [...document.querySelectorAll('.xai-feature-maps')];
@@ -92,12 +72,6 @@ def test_feature_maps_page_sort_and_show_a_channel(jupyter_server, open_notebook
     digits = notebook.page.locator(".xai-feature-maps").nth(1)
     assert "16 channels of 8×8" in digits.locator(".xai-compare-title").text_content()
 
-    longest = max(notebook.page.evaluate("() => window.__xaiLongTasks"), default=0.0)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    report = ARTIFACTS / "feature_maps_longtasks.json"
-    measured = json.loads(report.read_text()) if report.exists() else {}
-    measured[flavour] = {"longest_main_thread_task_ms": round(longest, 1), "channels": 1280}
-    report.write_text(json.dumps(measured, indent=1))
-    print(f"{flavour}: longest main-thread task {longest:.0f} ms with 1,280 channels")
+    report_longest_task(notebook, "feature_maps_longtasks.json", channels=1280)
     notebook.screenshot(f"feature_maps_{flavour}.png")
     notebook.assert_clean()

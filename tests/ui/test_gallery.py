@@ -5,11 +5,9 @@ exported HTML report opens in Chromium from a file with every image and row."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .conftest import ARTIFACTS
+from .conftest import report_longest_task, watch_long_tasks, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -34,33 +32,9 @@ from xai_widgets import demo
 photos = demo.photos()
 Gallery(demo.model(), photos, transform=demo.transform(), labels=demo.imagenet_labels())"""
 
-LONG_TASKS = """() => {
-  window.__xaiLongTasks = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) window.__xaiLongTasks.push(entry.duration);
-  }).observe({ type: "longtask", buffered: true });
-}"""
-
 
 def write_notebook(path) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": name,
-            "metadata": {},
-            "outputs": [],
-            "source": source.splitlines(keepends=True),
-        }
-        for name, source in (("digits", DIGITS), ("demo", DEMO))
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
+    write_code_notebook(path, [("digits", DIGITS), ("demo", DEMO)])
 
 
 def wait_galleries_done(notebook, expected: int) -> None:
@@ -80,7 +54,7 @@ def wait_galleries_done(notebook, expected: int) -> None:
 def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server, open_notebook, flavour):
     write_notebook(jupyter_server.root / NOTEBOOK)
     notebook = open_notebook(NOTEBOOK, flavour)
-    notebook.page.evaluate(LONG_TASKS)
+    watch_long_tasks(notebook)
     notebook.run_all()
     wait_galleries_done(notebook, 2)
     digits, photos = notebook.page.locator(".xai-gallery").nth(0), notebook.page.locator(".xai-gallery").nth(1)
@@ -120,13 +94,7 @@ def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server
         what="the clicked image drawn in the Explorer",
     )
 
-    longest = max(notebook.page.evaluate("() => window.__xaiLongTasks"), default=0.0)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    report = ARTIFACTS / "gallery_longtasks.json"
-    measured = json.loads(report.read_text()) if report.exists() else {}
-    measured[flavour] = {"longest_main_thread_task_ms": round(longest, 1), "images": 1797}
-    report.write_text(json.dumps(measured, indent=1))
-    print(f"{flavour}: longest main-thread task {longest:.0f} ms while 1,797 digits streamed in")
+    report_longest_task(notebook, "gallery_longtasks.json", images=1797)
     notebook.screenshot(f"gallery_{flavour}.png")
     notebook.assert_clean()
 

@@ -3,11 +3,9 @@ the photo, the top-5 list and the class-free methods work, and Grad-CAM says why
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from .conftest import ExplorerHandle
+from .conftest import ExplorerHandle, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -24,21 +22,7 @@ Explorer(vit, [torch.rand(3, 32, 32), torch.rand(3, 32, 32)])"""
 
 
 def write_notebook(path) -> None:
-    cell = {
-        "cell_type": "code",
-        "execution_count": None,
-        "id": "vit",
-        "metadata": {},
-        "outputs": [],
-        "source": SOURCE.splitlines(keepends=True),
-    }
-    notebook = {
-        "cells": [cell],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
+    write_code_notebook(path, [("vit", SOURCE)])
 
 
 @pytest.mark.parametrize("flavour", ["lab", "notebook7"])

@@ -152,6 +152,7 @@ def audit(
     y1 in input pixels), one per image, add the ``outside`` metric. ``progress`` shows a tqdm
     bar when tqdm is installed.
     """
+    check_model(model)
     source = image_source(data, true_labels)
     batches = []
     bar = _progress_bar(len(source)) if progress else None
