@@ -10,6 +10,7 @@ import pathlib
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbformat.sign import NotebookNotary
 
 pytestmark = pytest.mark.ui
 
@@ -38,7 +39,7 @@ def test_saved_widget_state_draws_without_running_a_cell(jupyter_server, open_no
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     ours = [model for model in state.values() if "_esm" in model.get("state", {})]
     assert len(ours) == 3  # the Explorer, Compare and Gallery, with their front ends
-    nbformat.sign.NotebookNotary().sign(notebook)  # as if run here: an untrusted notebook shows only text/plain
+    NotebookNotary().sign(notebook)  # as if run here: an untrusted notebook shows only text/plain
     nbformat.write(notebook, jupyter_server.root / NOTEBOOK)
 
     page = open_notebook(NOTEBOOK, flavour)  # nothing is run: the widgets come from the saved state
