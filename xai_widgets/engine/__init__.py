@@ -12,6 +12,7 @@ from .errors import (
     TargetError,
 )
 from .explain import explain
+from .faithfulness import deletion_curve, faithfulness, insertion_curve
 from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
@@ -34,9 +35,12 @@ __all__ = [
     "TargetError",
     "all_methods",
     "audit",
+    "deletion_curve",
     "explain",
+    "faithfulness",
     "grad_cam_batch",
     "get_method",
+    "insertion_curve",
     "prepare_image",
     "register",
 ]

@@ -1,0 +1,121 @@
+"""Deletion and insertion curves, checked against a step-by-step loop and on a model whose right
+answer is known by construction (it reads only the image's top-left quadrant)."""
+
+import pytest
+import torch
+from torch import nn
+
+from tests.models import random_image, tiny_cnn
+from xai_widgets import Session
+from xai_widgets.engine import ExplainError
+from xai_widgets.engine.faithfulness import deletion_curve, insertion_curve, random_map
+
+
+class TopLeftReader(nn.Module):
+    """Class 1's logit is 8 × the mean brightness of the top-left quadrant; class 0's is 4."""
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        quadrant = x[..., : h // 2, : w // 2].mean(dim=(-3, -2, -1))
+        return torch.stack([torch.full_like(quadrant, 4.0), 8 * quadrant], dim=1)
+
+
+def quadrant_maps(size: int = 8) -> dict[str, torch.Tensor]:
+    on, off = torch.zeros(size, size), torch.ones(size, size)
+    on[: size // 2, : size // 2] = 1
+    off[: size // 2, : size // 2] = 0
+    return {"on the quadrant": on, "elsewhere": off, "random": random_map(on, seed=3)}
+
+
+def bright_image(size: int = 32) -> torch.Tensor:
+    return 0.5 + 0.5 * random_image(1, size=size)
+
+
+def test_the_map_on_what_the_model_reads_wins_both_curves():
+    model, image = TopLeftReader(), bright_image()
+    deletion = {name: deletion_curve(model, image, m, 1, baseline="zero").auc for name, m in quadrant_maps().items()}
+    insertion = {name: insertion_curve(model, image, m, 1, baseline="zero").auc for name, m in quadrant_maps().items()}
+    assert deletion["on the quadrant"] < deletion["random"] < deletion["elsewhere"]
+    assert insertion["on the quadrant"] > insertion["random"] > insertion["elsewhere"]
+
+
+def test_the_batched_curve_equals_a_step_by_step_loop():
+    model, image = tiny_cnn(), random_image(2)
+    session = Session(model, image)
+    target = session.top_k(1)[0][0]
+    cam = session.attribution("gradcam", target=target)
+    curve = deletion_curve(model, image, cam, target, steps=10, baseline="mean", batch_size=3)
+    up = torch.nn.functional.interpolate(cam[None, None], size=(32, 32), mode="bilinear", align_corners=False)
+    order = torch.argsort(up.flatten(), descending=True, stable=True)
+    mean = image.mean(dim=(-2, -1), keepdim=True).expand_as(image)
+    want = []
+    for k in range(11):
+        mask = torch.zeros(32 * 32)
+        mask[order[: round(k / 10 * 1024)]] = 1
+        mask = mask.reshape(1, 32, 32)
+        with torch.no_grad():
+            want.append(float(model((image * (1 - mask) + mean * mask)[None]).softmax(1)[0, target]))
+    torch.testing.assert_close(curve.scores, torch.tensor(want), rtol=1e-5, atol=1e-6)
+    assert curve.auc == pytest.approx(float(torch.trapezoid(torch.tensor(want), torch.linspace(0, 1, 11))))
+    assert curve.fractions.tolist() == pytest.approx([k / 10 for k in range(11)])
+
+
+def test_the_ends_of_the_curves_are_the_image_and_the_baseline():
+    model, image = TopLeftReader(), bright_image()
+    full = float(model(image[None]).softmax(1)[0, 1])
+    empty = float(model(torch.zeros(1, 3, 32, 32)).softmax(1)[0, 1])
+    deletion = deletion_curve(model, image, quadrant_maps()["random"], 1, baseline="zero")
+    insertion = insertion_curve(model, image, quadrant_maps()["random"], 1, baseline="zero")
+    assert float(deletion.scores[0]) == pytest.approx(full) and float(deletion.scores[-1]) == pytest.approx(empty)
+    assert float(insertion.scores[0]) == pytest.approx(empty) and float(insertion.scores[-1]) == pytest.approx(full)
+
+
+def test_the_blur_baseline_keeps_a_uniform_image_and_the_callers_tensor():
+    model, image = TopLeftReader(), torch.full((3, 32, 32), 0.7)
+    before = image.clone()
+    curve = deletion_curve(model, image, quadrant_maps()["on the quadrant"], 1, baseline="blur")
+    assert torch.allclose(curve.scores, curve.scores[0].expand_as(curve.scores), atol=1e-5)
+    assert torch.equal(image, before)
+
+
+def test_bad_arguments_are_named():
+    model, image = TopLeftReader(), bright_image()
+    with pytest.raises(ExplainError, match="baseline must be one of blur, mean, zero"):
+        deletion_curve(model, image, torch.ones(4, 4), 1, baseline="noise")
+    with pytest.raises(ExplainError, match="steps must be a whole number of at least 1"):
+        insertion_curve(model, image, torch.ones(4, 4), 1, steps=0)
+    with pytest.raises(ExplainError, match=r"must be a 2-D map \(h×w\); got shape \(1, 4, 4\)"):
+        deletion_curve(model, image, torch.ones(1, 4, 4), 1)
+
+
+def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_map():
+    from xai_widgets.engine.faithfulness import faithfulness
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 2),
+    )
+    # class 1: a bright square somewhere in the top-left quadrant; class 0: none
+    images = torch.rand(256, 3, 32, 32) * 0.3
+    labels = torch.randint(0, 2, (256,))
+    for index in torch.nonzero(labels).flatten().tolist():
+        row, col = torch.randint(0, 10, (2,)).tolist()
+        images[index, :, row : row + 6, col : col + 6] = 1.0
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(60):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(images), labels).backward()
+        optimiser.step()
+    model.eval()
+    test = torch.rand(3, 32, 32) * 0.3
+    test[:, 4:10, 3:9] = 1.0
+    assert int(model(test[None]).argmax()) == 1
+    curves = faithfulness(model, test, method="gradcam", layer="2", target=1, baseline="zero")
+    assert curves["deletion"].auc < curves["random_deletion"].auc
+    assert curves["insertion"].auc > curves["random_insertion"].auc
