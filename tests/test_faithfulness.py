@@ -119,3 +119,32 @@ def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_m
     curves = faithfulness(model, test, method="gradcam", layer="2", target=1, baseline="zero")
     assert curves["deletion"].auc < curves["random_deletion"].auc
     assert curves["insertion"].auc > curves["random_insertion"].auc
+
+
+def test_the_explorer_checks_the_map_on_screen_and_forgets_the_check_when_the_map_changes():
+    from xai_widgets import Explorer
+    from xai_widgets.engine.faithfulness import map_curves
+
+    model, image = tiny_cnn(), random_image(4)
+    widget = Explorer(model, image, target=2)
+    widget.check_request += 1  # the "Check this map" button
+    widget.wait()
+    check = widget.faithfulness
+    assert check["key"] == widget._key() and "error" not in check and check["steps"] == 20
+    want = map_curves(model, image, torch.from_numpy(widget.attribution().copy()), 2)
+    for name, curve in want.items():
+        assert check["curves"][name] == pytest.approx(curve.scores.tolist(), abs=1e-5)
+        assert check["auc"][name] == pytest.approx(curve.auc, abs=1e-5)
+    widget.target = 5
+    assert widget.faithfulness == {}
+    widget.close()
+
+
+def test_a_check_waits_for_the_map():
+    from xai_widgets import Explorer
+
+    widget = Explorer(tiny_cnn(), random_image(4), confirm_above=1e-9, method="scorecam")
+    assert widget.pending_cost  # the map waits for a confirmation: nothing to check yet
+    widget.check_map()
+    assert widget.faithfulness["error"] == "Wait for the map to be drawn, then check it."
+    widget.close()

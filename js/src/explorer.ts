@@ -3,6 +3,7 @@ import { createControls } from "./controls";
 import { Subscriptions } from "./controls/subscriptions";
 import { createConfirmView, pendingFor } from "./confirm";
 import { createElement, errorMessage } from "./dom";
+import { checkFor, createFaithPanel } from "./faithPlot";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
 import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
@@ -34,7 +35,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
 
   const view = createCanvasView(doc);
   const confirm = createConfirmView(doc, model);
-  view.element.append(confirm.element);
+  const faith = createFaithPanel(doc, model);
+  view.element.append(confirm.element, faith.element);
   const controls = createControls(doc, model, () => refresh(true));
   const root = createElement(doc, "div", { className: "xai-explorer", attrs: { "data-state": "loading" } }, [
     view.element,
@@ -147,6 +149,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     view.setError(state === "error" ? errorText : "");
     view.setProgress(progressToShow(model.get("progress"), wanted, state));
     confirm.show(pendingFor(model.get("pending_cost"), wanted));
+    faith.element.hidden = shown.kind !== "map";
+    faith.show(checkFor(model.get("faithfulness"), shown.kind === "map" ? shown.key : null));
   }
 
   const showNotes = () => {
@@ -161,6 +165,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   subs.model(model, "change:progress", updateState);
   subs.model(model, "change:pending_cost", updateState);
   subs.model(model, "change:notes", showNotes);
+  subs.model(model, "change:faithfulness", updateState);
   showNotes();
   loadPhoto();
 

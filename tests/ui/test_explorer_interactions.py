@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 
@@ -300,6 +301,27 @@ def test_method_saliency(explorer):
     save_widget(ex, "explorer_saliency.png")
     back = change_and_wait(ex, lambda: ex.method.select_option("gradcam"), key(LAST_LAYER, ESPRESSO))
     np.testing.assert_array_equal(back, before)
+
+
+def test_check_this_map_draws_its_deletion_and_insertion_curves(explorer):
+    ex = explorer
+    panel = ex.root.locator(".xai-faith")
+    assert panel.is_visible()
+    panel.locator("button.xai-faith-run").click()
+    panel.locator("path[data-curve]").nth(3).wait_for(state="attached", timeout=120_000)
+    assert sorted(panel.locator("path[data-curve]").evaluate_all("(ps) => ps.map((p) => p.dataset.curve)")) == [
+        "deletion",
+        "insertion",
+        "random_deletion",
+        "random_insertion",
+    ]
+    text = panel.locator(".xai-faith-auc").text_content()
+    deletion, random_deletion = (float(v) for v in re.search(r"deletion AUC ([\d.]+) \(random ([\d.]+)", text).groups())
+    assert deletion < random_deletion  # the demo's Grad-CAM beats a random map
+    save_widget(ex, "explorer_faithfulness.png")
+    ex.layer_select.select_option("_blocks.10")
+    panel.locator(".xai-faith-plot").wait_for(state="hidden")  # the check belonged to the previous map
+    change_and_wait(ex, lambda: ex.layer_select.select_option(LAST_LAYER), key(LAST_LAYER, ex.selected_target()))
 
 
 def test_signed_map_fades_to_the_photo_and_every_map_has_a_colour_scale(explorer):

@@ -168,6 +168,24 @@ def faithfulness(
         attribution = session.attribution(method, layer=layer, target=target, **params)
     finally:
         session.close()
+    return map_curves(
+        model, image, attribution, target, steps=steps, baseline=baseline, transform=transform, output=output, seed=seed
+    )
+
+
+def map_curves(
+    model: nn.Module,
+    image: ImageLike,
+    attribution: torch.Tensor,
+    target: int,
+    *,
+    steps: int = 20,
+    baseline: str = "blur",
+    transform: Optional[Transform] = None,
+    output: OutputChoice = None,
+    seed: int = 0,
+) -> dict[str, Curve]:
+    """The four curves of :func:`faithfulness` for a map already computed."""
     noise = random_map(attribution, seed)
     common = dict(steps=steps, baseline=baseline, transform=transform, output=output)
     return {

@@ -24,6 +24,7 @@ from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
 from .labels import check_labels, label_list
+from .map_check import curves_payload
 from .overlay import OverlayWidget
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 
@@ -81,6 +82,8 @@ class Explorer(OverlayWidget):
     confirmed = traitlets.Dict().tag(sync=True)
     confirm_above = traitlets.Float(10.0).tag(sync=True)
     notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    faithfulness = traitlets.Dict().tag(sync=True)
+    check_request = traitlets.Int(0).tag(sync=True)
 
     image_index = traitlets.Int(0).tag(sync=True)
     layer = traitlets.Unicode("").tag(sync=True)
@@ -276,6 +279,8 @@ class Explorer(OverlayWidget):
             self._load_image(target=self.target)
             return
         key = self._key()
+        if self.faithfulness and self.faithfulness.get("key") != key:
+            self.faithfulness = {}  # a check belongs to the map it was made for
         if key == self._requested:
             return  # already shown, or on its way
         self._requested = key
@@ -327,6 +332,45 @@ class Explorer(OverlayWidget):
         self.pending_cost = {}
         self._requested = None
         self._refresh()
+
+    @traitlets.observe("check_request")
+    def _on_check_request(self, change: dict) -> None:
+        if not self._quiet and not self._closed:
+            self.check_map()
+
+    def check_map(self, steps: int = 20, baseline: str = "blur") -> None:
+        """Deletion and insertion curves of the map on screen, and of a random map beside them,
+        computed on the worker (``faithfulness`` trait; the "Check this map" button). A control
+        change abandons the check; a map still on its way is waited for, not interrupted."""
+        key = self._key()
+        if self.result.get("key") != key or self.result.get("error") or self.progress:
+            self.faithfulness = {"key": key, "error": "Wait for the map to be drawn, then check it."}
+            return
+        self.faithfulness = {"key": key, "running": True}
+        generation = self._jobs.new_request()
+        self._requested = key  # the map on screen is the current one: nothing to recompute
+
+        def job(still_wanted: Callable[[], bool]) -> None:
+            try:
+                spec = get_method(key["method"])
+                attribution = self.session().attribution(
+                    spec.name, layer=key["layer"] or None, target=key["target"], **spec.select_params(key["params"])
+                )
+                fields = curves_payload(
+                    self.model,
+                    self.image(),
+                    attribution,
+                    key["target"],
+                    transform=self.transform,
+                    output=self.output,
+                    steps=steps,
+                    baseline=baseline,
+                )
+            except ExplainError as err:
+                fields = {"error": str(err)}
+            self._jobs.deliver(generation, lambda: setattr(self, "faithfulness", {"key": key, **fields}))
+
+        self._jobs.submit(job, generation, lambda done, total: None)
 
     def _report(self, key: dict, done: int, total: int) -> None:
         self.progress = {"key": key, "done": done, "total": total}

@@ -1,0 +1,106 @@
+import { createElement } from "./dom";
+import { sameKey } from "./state";
+import type { ViewKey, WidgetModel } from "./types";
+
+/** The kernel's `faithfulness` trait: a check of one map (its `key`). */
+export interface FaithCheck {
+  key?: ViewKey;
+  running?: boolean;
+  error?: string;
+  fractions?: number[];
+  curves?: Record<string, number[]>;
+  auc?: Record<string, number>;
+  baseline?: string;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const WIDTH = 220;
+const HEIGHT = 110;
+const PAD = 4;
+
+/** SVG path data of scores (0–1) over fractions (0–1) in a WIDTH×HEIGHT box. */
+export function curvePath(fractions: readonly number[], scores: readonly number[]): string {
+  const points = fractions.map((f, i) => {
+    const x = PAD + Math.min(1, Math.max(0, f)) * (WIDTH - 2 * PAD);
+    const y = HEIGHT - PAD - Math.min(1, Math.max(0, scores[i] ?? 0)) * (HEIGHT - 2 * PAD);
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  return points.length ? `M${points.join("L")}` : "";
+}
+
+/** One line of text: each curve's area under it, the map's against the random map's. */
+export function aucText(auc: Record<string, number> | undefined): string {
+  if (!auc) return "";
+  const f = (name: string) => (name in auc ? Number(auc[name]).toFixed(3) : "–");
+  return `deletion AUC ${f("deletion")} (random ${f("random_deletion")}, lower is better) · insertion AUC ${f("insertion")} (random ${f("random_insertion")}, higher is better)`;
+}
+
+/** The check for the key on screen, or null (none, or one made for another map). */
+export function checkFor(check: FaithCheck | null | undefined, shown: ViewKey | null): FaithCheck | null {
+  if (!check || !check.key || !shown) return null;
+  return sameKey(check.key, shown) ? check : null;
+}
+
+/** A "Check this map" button and, once the kernel answers, the curves and their areas. */
+export interface FaithPanel {
+  element: HTMLElement;
+  show(check: FaithCheck | null): void;
+}
+
+export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel {
+  const button = createElement(doc, "button", { className: "xai-faith-run", text: "Check this map", attrs: { type: "button" } });
+  const status = createElement(doc, "span", { className: "xai-faith-status", attrs: { role: "status" } });
+  const svg = doc.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "xai-faith-plot");
+  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
+  svg.setAttribute("width", String(WIDTH));
+  svg.setAttribute("height", String(HEIGHT));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "deletion and insertion curves");
+  const auc = createElement(doc, "div", { className: "xai-faith-auc" });
+  const key = createElement(doc, "div", { className: "xai-faith-key" }, [
+    createElement(doc, "span", { className: "xai-faith-key-deletion", text: "━ deletion" }),
+    createElement(doc, "span", { className: "xai-faith-key-insertion", text: "━ insertion" }),
+    createElement(doc, "span", { text: "┅ random map" }),
+  ]);
+  const element = createElement(doc, "div", { className: "xai-faith" }, [
+    createElement(doc, "div", { className: "xai-inline" }, [button, status]),
+    svg as unknown as HTMLElement,
+    key,
+    auc,
+  ]);
+  button.addEventListener("click", () => {
+    model.set("check_request", Number(model.get("check_request") ?? 0) + 1);
+    model.save_changes();
+  });
+
+  function draw(check: FaithCheck): void {
+    svg.replaceChildren();
+    const frame = doc.createElementNS(SVG, "rect");
+    for (const [name, value] of Object.entries({ x: PAD, y: PAD, width: WIDTH - 2 * PAD, height: HEIGHT - 2 * PAD })) {
+      frame.setAttribute(name, String(value));
+    }
+    frame.setAttribute("class", "xai-faith-frame");
+    svg.append(frame);
+    for (const [name, scores] of Object.entries(check.curves ?? {})) {
+      const path = doc.createElementNS(SVG, "path");
+      path.setAttribute("d", curvePath(check.fractions ?? [], scores));
+      path.setAttribute("class", `xai-faith-curve xai-faith-${name.replace("_", "-")}`);
+      path.setAttribute("data-curve", name);
+      svg.append(path);
+    }
+  }
+
+  return {
+    element,
+    show(check) {
+      const done = Boolean(check && check.curves && !check.running && !check.error);
+      status.textContent = check?.running ? "checking…" : check?.error ? String(check.error) : "";
+      (svg as unknown as HTMLElement).style.display = done ? "" : "none";
+      auc.textContent = done ? aucText(check!.auc) : "";
+      key.hidden = !done;
+      button.disabled = Boolean(check?.running);
+      if (done) draw(check!);
+    },
+  };
+}
