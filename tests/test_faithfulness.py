@@ -148,3 +148,41 @@ def test_a_check_waits_for_the_map():
     widget.check_map()
     assert widget.faithfulness["error"] == "Wait for the map to be drawn, then check it."
     widget.close()
+
+
+def test_relevance_mass_and_the_pointing_game_on_a_known_map():
+    from xai_widgets.engine.regions import pointing_hit, region_mask, relevance_mass
+
+    attribution = torch.zeros(4, 4)
+    attribution[0, 0] = 3.0
+    attribution[3, 3] = 1.0
+    box = region_mask("box", (0, 0, 16, 16), (32, 32))  # the top-left quadrant of a 32×32 input
+    assert pointing_hit(attribution, box)
+    assert not pointing_hit(attribution, ~box)
+    up = torch.nn.functional.interpolate(attribution[None, None], size=(32, 32), mode="bilinear", align_corners=False)[
+        0, 0
+    ]
+    assert relevance_mass(attribution, box) == pytest.approx(float(up[:16, :16].sum() / up.sum()))
+    assert relevance_mass(attribution, box) + relevance_mass(attribution, ~box) == pytest.approx(1.0)
+    assert relevance_mass(torch.zeros(4, 4), box) != relevance_mass(torch.zeros(4, 4), box)  # NaN: no mass
+
+
+def test_the_audit_plays_the_pointing_game_with_its_boxes():
+    from xai_widgets import audit
+
+    model = tiny_cnn()
+    result = audit(model, [random_image(s) for s in range(4)], boxes=[(0, 0, 32, 32), (0, 0, 1, 1)] * 2, progress=False)
+    hits = [row["pointing_hit"] for row in result.rows()]
+    assert hits[0] and hits[2]  # a box over the whole image always holds the peak
+    assert result.outside[0] == pytest.approx(0.0)
+
+
+def test_confidence_change_keeps_what_the_quadrant_map_points_at():
+    from xai_widgets.engine.faithfulness import confidence_change
+
+    model, image = TopLeftReader(), bright_image()
+    on = confidence_change(model, image, quadrant_maps()["on the quadrant"], 1)
+    off = confidence_change(model, image, quadrant_maps()["elsewhere"], 1)
+    assert on.before == pytest.approx(float(model(image[None]).softmax(1)[0, 1]))
+    assert on.drop < 0.1 and not on.increased  # the quadrant is kept (its upsampled edge is soft)
+    assert off.drop > 0.5 and off.after < on.after

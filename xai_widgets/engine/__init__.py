@@ -12,7 +12,7 @@ from .errors import (
     TargetError,
 )
 from .explain import explain
-from .faithfulness import deletion_curve, faithfulness, insertion_curve
+from .faithfulness import confidence_change, deletion_curve, faithfulness, insertion_curve
 from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
@@ -35,6 +35,7 @@ __all__ = [
     "TargetError",
     "all_methods",
     "audit",
+    "confidence_change",
     "deletion_curve",
     "explain",
     "faithfulness",

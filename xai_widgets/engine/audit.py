@@ -9,7 +9,6 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
@@ -22,6 +21,7 @@ from .model_calls import chunk_results, count_calls
 from .model_state import check_model, evaluation_mode, model_device, model_dtype
 from .outputs import OutputChoice
 from .progress import reporting
+from .regions import pointing_hit, region_mask, relevance_mass
 from .session import Session
 
 Target = Union[str, int]
@@ -56,6 +56,7 @@ class AuditBatch:
     maps: list[torch.Tensor]
     outside: Optional[torch.Tensor]
     thumbnails: list[np.ndarray]
+    pointing: Optional[torch.Tensor] = None
 
 
 @dataclass
@@ -63,7 +64,8 @@ class AuditResult:
     """Every image's map, prediction and confidence, and the table they make.
 
     ``maps`` are at the layer's resolution (upsample them with the image for display);
-    ``outside`` is the share of each map's positive mass outside its mask or box (when given).
+    ``outside`` is the share of each map's positive mass outside its mask or box (when given:
+    1 − relevance mass) and ``pointing`` whether the map's peak falls on it (the pointing game).
     """
 
     source: ImageSource
@@ -76,6 +78,7 @@ class AuditResult:
     targets: torch.Tensor
     maps: list[torch.Tensor]
     outside: Optional[torch.Tensor]
+    pointing: Optional[torch.Tensor] = None
 
     def __len__(self) -> int:
         return len(self.predicted)
@@ -118,6 +121,8 @@ class AuditResult:
             }
             if self.outside is not None:
                 row["outside"] = round(float(self.outside[i]), 6)
+            if self.pointing is not None:
+                row["pointing_hit"] = bool(self.pointing[i])
             rows.append(row)
         return rows
 
@@ -196,6 +201,7 @@ def _collect(
         targets=torch.cat([b.targets for b in batches]),
         maps=[m for b in batches for m in b.maps],
         outside=None if batches[0].outside is None else torch.cat([b.outside for b in batches]),
+        pointing=None if batches[0].pointing is None else torch.cat([b.pointing for b in batches]),
     )
 
 
@@ -246,6 +252,7 @@ def audit_batches(
         else:
             maps, probabilities = _one_by_one(model, prepared, spec.name, chosen_layer, targets, output)
         confidence, predicted = probabilities.max(dim=1)
+        located = None if regions is None else _outside(maps, [regions[i] for i in indices], size)
         chosen = predicted if targets is None else targets.to(predicted.device)
         return AuditBatch(
             start=indices[0],
@@ -254,7 +261,8 @@ def audit_batches(
             confidence=confidence.cpu(),
             targets=chosen.cpu(),
             maps=maps,
-            outside=None if regions is None else _outside(maps, [regions[i] for i in indices], size),
+            outside=None if regions is None else located[0],
+            pointing=None if regions is None else located[1],
             thumbnails=[_thumbnail(p.display, thumbnail) for p in prepared] if thumbnail else [],
         )
 
@@ -326,31 +334,14 @@ def _regions(masks: Optional[Sequence[Any]], boxes: Optional[Sequence[Sequence[f
     return [("mask", m) for m in masks] if masks is not None else [("box", tuple(b)) for b in boxes]
 
 
-def _outside(maps: list[torch.Tensor], regions: list, size: tuple[int, ...]) -> torch.Tensor:
-    """The share of each map's positive mass (upsampled to the input) outside its region."""
-    shares = []
+def _outside(maps: list[torch.Tensor], regions: list, size: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per map: the share of its positive mass outside its region, and whether its peak is on it."""
+    shares, hits = [], []
     for attribution, (kind, region) in zip(maps, regions, strict=True):
-        up = F.interpolate(attribution[None, None].float(), size=size, mode="bilinear", align_corners=False)[0, 0]
-        mass = up.clamp(min=0)
-        inside = _region_mask(kind, region, size)
-        total = float(mass.sum())
-        shares.append(float(mass[~inside].sum()) / total if total > 0 else float("nan"))
-    return torch.tensor(shares)
-
-
-def _region_mask(kind: str, region: Any, size: tuple[int, ...]) -> torch.Tensor:
-    height, width = size
-    if kind == "box":
-        x0, y0, x1, y1 = region
-        mask = torch.zeros(height, width, dtype=torch.bool)
-        mask[max(0, int(y0)) : max(0, int(np.ceil(y1))), max(0, int(x0)) : max(0, int(np.ceil(x1)))] = True
-        return mask
-    mask = torch.as_tensor(np.asarray(region)).bool()
-    if mask.dim() != 2:
-        raise ValueError(f"A mask must be H×W (True on the object), got shape {tuple(mask.shape)}.")
-    if tuple(mask.shape) != (height, width):
-        mask = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].bool()
-    return mask
+        inside = region_mask(kind, region, size)
+        shares.append(1.0 - relevance_mass(attribution, inside))
+        hits.append(pointing_hit(attribution, inside))
+    return torch.tensor(shares), torch.tensor(hits)
 
 
 def _thumbnail(picture: np.ndarray, side: int) -> np.ndarray:

@@ -194,3 +194,39 @@ def map_curves(
         "random_deletion": deletion_curve(model, image, noise, target, **common),
         "random_insertion": insertion_curve(model, image, noise, target, **common),
     }
+
+
+@dataclass(frozen=True)
+class ConfidenceChange:
+    """The class probability on the image and on the image weighted by its map (scaled to 0–1):
+    ``drop`` = max(0, before − after) / before, ``increased`` = after > before (Chattopadhyay et al.,
+    "Grad-CAM++", WACV 2018; averaged over images they are "average drop" and "increase in confidence")."""
+
+    before: float
+    after: float
+    drop: float
+    increased: bool
+
+
+def confidence_change(
+    model: nn.Module,
+    image: ImageLike,
+    attribution: torch.Tensor,
+    target: int,
+    *,
+    transform: Optional[Transform] = None,
+    output: OutputChoice = None,
+) -> ConfidenceChange:
+    """How much of the class's confidence the map's region alone keeps (see :class:`ConfidenceChange`)."""
+    check_model(model)
+    if attribution.dim() != 2:
+        raise ExplainError(f"The attribution must be a 2-D map (h×w); got shape {tuple(attribution.shape)}.")
+    x = prepare_image(image, transform).tensor.to(model_device(model), model_dtype(model))
+    values = F.interpolate(
+        attribution.detach().float().cpu()[None, None], size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False
+    )[0, 0].clamp(min=0)
+    peak = float(values.max())
+    weights = (values / peak if peak > 0 else values).to(x.device)
+    inputs = torch.cat([x, (x.float() * weights).to(x.dtype)])
+    before, after = class_scores(model, inputs, target, output=output, probabilities=True).float().tolist()
+    return ConfidenceChange(before, after, max(0.0, before - after) / before if before > 0 else 0.0, after > before)

@@ -16,7 +16,7 @@ from ..engine.audit import AuditResult
 SIDE = 128
 """Longest side of the overlays inlined in the page, in pixels."""
 
-COLUMNS = ("index", "file", "predicted_label", "confidence", "true_label", "correct", "outside")
+COLUMNS = ("index", "file", "predicted_label", "confidence", "true_label", "correct", "outside", "pointing_hit")
 
 SORTING = """
 for (const header of document.querySelectorAll("th[data-column]")) {
@@ -49,7 +49,7 @@ img { image-rendering: pixelated; display: block; }
 
 def html_report(result: AuditResult, rows: list[dict[str, Any]], overlay: Callable[[int], np.ndarray]) -> str:
     """The page's text: every image's overlay inlined as a PNG data URL, every row of ``rows``."""
-    columns = [c for c in COLUMNS if any(c in row for row in rows) and (c != "outside" or result.outside is not None)]
+    columns = [c for c in COLUMNS if any(c in row for row in rows)]
     if result.true_labels is None:
         columns = [c for c in columns if c not in ("true_label", "correct")]
     head = "".join(f'<th data-column="{i + 1}">{html.escape(c.replace("_", " "))}</th>' for i, c in enumerate(columns))
