@@ -88,9 +88,8 @@ def test_bad_arguments_are_named():
         deletion_curve(model, image, torch.ones(1, 4, 4), 1)
 
 
-def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_map():
-    from xai_widgets.engine.faithfulness import faithfulness
-
+def trained_quadrant_cnn() -> nn.Module:
+    """A small CNN trained here: class 1 = a bright square somewhere in the top-left quadrant."""
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1),
@@ -101,7 +100,6 @@ def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_m
         nn.Flatten(),
         nn.Linear(8, 2),
     )
-    # class 1: a bright square somewhere in the top-left quadrant; class 0: none
     images = torch.rand(256, 3, 32, 32) * 0.3
     labels = torch.randint(0, 2, (256,))
     for index in torch.nonzero(labels).flatten().tolist():
@@ -112,9 +110,20 @@ def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_m
         optimiser.zero_grad()
         nn.functional.cross_entropy(model(images), labels).backward()
         optimiser.step()
-    model.eval()
-    test = torch.rand(3, 32, 32) * 0.3
+    return model.eval()
+
+
+def square_image() -> torch.Tensor:
+    test = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(5)) * 0.3
     test[:, 4:10, 3:9] = 1.0
+    return test
+
+
+def test_faithfulness_scores_grad_cam_of_a_trained_quadrant_cnn_above_a_random_map():
+    from xai_widgets.engine.faithfulness import faithfulness
+
+    model = trained_quadrant_cnn()
+    test = square_image()
     assert int(model(test[None]).argmax()) == 1
     curves = faithfulness(model, test, method="gradcam", layer="2", target=1, baseline="zero")
     assert curves["deletion"].auc < curves["random_deletion"].auc

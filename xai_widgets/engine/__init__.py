@@ -17,6 +17,7 @@ from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
 from .methods import Method, all_methods, get_method, register
+from .sanity import cascading_randomisation
 from .session import Session
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "TargetError",
     "all_methods",
     "audit",
+    "cascading_randomisation",
     "confidence_change",
     "deletion_curve",
     "explain",
