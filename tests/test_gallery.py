@@ -139,3 +139,15 @@ def test_a_closed_gallery_lets_its_model_and_images_go():
     del widget, model, images
     gc.collect()
     assert [ref() is None for ref in refs] == [True] * 4
+
+
+def test_another_method_from_the_select_computes_every_map_again(gallery):
+    names = [m["name"] for m in gallery.methods]
+    assert "gradcam" in names and "saliency" in names and "scorecam" not in names and "rollout" not in names
+    gallery.method = "saliency"
+    gallery.wait()
+    plain = audit(tiny_cnn(), IMAGES, method="saliency", progress=False)
+    assert gallery.title == "Saliency of 30 images" and not gallery.running
+    for tile in gallery.tiles:
+        np.testing.assert_allclose(decode_map(tile), plain.maps[tile["index"]].numpy(), rtol=1e-5, atol=1e-7)
+    assert gallery.result().method == "saliency" and gallery.result().layer is None

@@ -53,10 +53,12 @@ export function mountGallery(model: WidgetModel, host: HTMLElement, options: Gal
   const error = createElement(doc, "div", { className: "xai-compare-error", attrs: { role: "alert" } });
   const filter = createElement(doc, "select", { className: "xai-gallery-filter" });
   const sort = createElement(doc, "select", { className: "xai-gallery-sort" });
+  const method = createElement(doc, "select", { className: "xai-gallery-method", attrs: { "aria-label": "method" } });
   const previous = createElement(doc, "button", { className: "xai-gallery-previous", text: "‹", attrs: { type: "button", "aria-label": "previous page" } });
   const next = createElement(doc, "button", { className: "xai-gallery-next", text: "›", attrs: { type: "button", "aria-label": "next page" } });
   const pageLabel = createElement(doc, "span", { className: "xai-gallery-page" });
   const toolbar = createElement(doc, "div", { className: "xai-display xai-gallery-toolbar" }, [
+    controlRow(doc, "Method", method),
     controlRow(doc, "Show", filter),
     controlRow(doc, "Sort", sort),
     createElement(doc, "div", { className: "xai-gallery-pager" }, [previous, pageLabel, next]),
@@ -162,6 +164,8 @@ export function mountGallery(model: WidgetModel, host: HTMLElement, options: Gal
     setOptions(filter, filters.map((c) => [c.value, c.label]), String(model.get("filter") ?? "all"));
     const sorts: string[] = Array.isArray(model.get("sorts")) ? model.get("sorts") : [];
     setOptions(sort, sorts.map((s) => [s, SORT_LABELS[s] ?? s]), String(model.get("sort") ?? "index"));
+    const methods = (Array.isArray(model.get("methods")) ? model.get("methods") : []) as Array<{ name: string; label: string }>;
+    setOptions(method, methods.map((m) => [m.name, m.label]), String(model.get("method") ?? ""));
   }
 
   function showPage(): void {
@@ -178,6 +182,7 @@ export function mountGallery(model: WidgetModel, host: HTMLElement, options: Gal
 
   subs.dom(filter, "change", () => setShared(model, "filter", filter.value));
   subs.dom(sort, "change", () => setShared(model, "sort", sort.value));
+  subs.dom(method, "change", () => setShared(model, "method", method.value));
   subs.dom(previous, "click", () => setShared(model, "page", Math.max(0, Number(model.get("page")) - 1)));
   subs.dom(next, "click", () => setShared(model, "page", Number(model.get("page")) + 1));
   subs.dom(stop, "click", () => setShared(model, "stop", Number(model.get("stop") ?? 0) + 1));
@@ -186,7 +191,7 @@ export function mountGallery(model: WidgetModel, host: HTMLElement, options: Gal
   const listen = (names: string[], handler: () => void) => {
     for (const name of names) subs.model(model, `change:${name}`, handler);
   };
-  listen(["filters", "filter", "sorts", "sort"], showChoices);
+  listen(["filters", "filter", "sorts", "sort", "methods", "method"], showChoices);
   listen(["page", "pages"], showPage);
   listen(["columns"], showColumns);
   listen(["title", "summary", "error", "running", "progress"], showHeader);

@@ -42,6 +42,8 @@ beforeEach(() => {
     filters: [{ value: "all", label: "all images" }, { value: "misclassified", label: "misclassified" }],
     filter: "all",
     sorts: ["index", "confidence"],
+    methods: [{ name: "gradcam", label: "Grad-CAM" }, { name: "saliency", label: "Saliency" }],
+    method: "gradcam",
     sort: "index",
     page: 0,
     pages: 3,
@@ -93,6 +95,11 @@ describe("Gallery", () => {
     expect(model.get("page")).toBe(1);
     host.querySelector<HTMLButtonElement>(".xai-gallery-stop")!.click();
     expect(model.get("stop")).toBe(1);
+    const method = host.querySelector<HTMLSelectElement>(".xai-gallery-method")!;
+    expect([...method.options].map((o) => o.textContent)).toEqual(["Grad-CAM", "Saliency"]);
+    method.value = "saliency";
+    method.dispatchEvent(new Event("change"));
+    expect(model.get("method")).toBe("saliency");
   });
 
   it("shows progress while running and hides it after", () => {

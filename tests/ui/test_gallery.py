@@ -82,6 +82,14 @@ def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server
         arg=first_page,
         what="the second page",
     )
+    digits.locator("select.xai-gallery-method").select_option("gradcam++")
+    notebook.wait_state(
+        """() => { const r = document.querySelector('.xai-gallery');
+          return r.querySelector('.xai-compare-title').textContent === 'Grad-CAM++ of 1,797 images'
+            && r.dataset.running === 'false' && r.dataset.state === 'ready'
+            && r.querySelector('.xai-gallery-summary').textContent.startsWith('1,797 of 1,797'); }""",
+        what="every digit explained again with Grad-CAM++",
+    )
     clicked = digits.locator(".xai-cell").nth(3)
     index = int(clicked.get_attribute("data-index"))
     clicked.click()

@@ -13,7 +13,7 @@ import torch
 import traitlets
 from torch import nn
 
-from ..engine import ExplainError, get_method
+from ..engine import ExplainError, all_methods, get_method
 from ..engine.audit import AuditBatch, AuditResult, Target, audit_batches, class_name
 from ..engine.image_source import image_source
 from ..engine.inputs import Transform
@@ -75,6 +75,8 @@ class Gallery(OverlayWidget):
     error = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
+    method = traitlets.Unicode("gradcam").tag(sync=True)
+    methods = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(
         self,
@@ -128,6 +130,12 @@ class Gallery(OverlayWidget):
             colormap=colormap,
             normalization=normalization,
             title=f"{spec.label} of {count:,} images",
+            method=spec.name,
+            methods=[
+                {"name": m.name, "label": m.label}
+                for m in all_methods()
+                if m.name == spec.name or not (m.slow or m.needs_attention)
+            ],
         )
         self._shown: list[int] = []  # image indices of the tiles sent
         self._show()
@@ -169,6 +177,21 @@ class Gallery(OverlayWidget):
         """Stop the run after the current batch; what is done so far stays shown."""
         self._jobs.new_request()
         self._finish()
+
+    @traitlets.observe("method")
+    def _on_method(self, change: dict) -> None:
+        """Another method from the select: every map is computed again with it."""
+        if self._closed or change["new"] == self._settings["method"]:
+            return
+        try:
+            spec = get_method(change["new"])
+        except ExplainError as err:
+            self.error = str(err)
+            return
+        self._settings["method"], self._signed = spec.name, spec.signed
+        self.title = f"{spec.label} of {len(self.source):,} images"
+        self._shown = []
+        self.run()
 
     @traitlets.observe("stop")
     def _on_stop(self, change: dict) -> None:
