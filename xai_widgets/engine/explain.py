@@ -34,12 +34,29 @@ def explain(
     session's notes (image rescaled, first output tensor used, ...) is issued as a
     ``UserWarning``. The model is left exactly as it was.
     """
+    attribution, _, notes = map_for(model, image, method, layer, target, transform, output, **params)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return attribution
+
+
+def map_for(
+    model: nn.Module,
+    image: ImageLike,
+    method: str = "gradcam",
+    layer: Optional[str] = None,
+    target: Optional[int] = None,
+    transform: Optional[Transform] = None,
+    output: OutputChoice = None,
+    **params: Any,
+) -> tuple[torch.Tensor, int, list[str]]:
+    """The map of :func:`explain`, the class it explains (``target``, or the top-1 class) and
+    the session's notes; one forward that records only the layer asked for, freed after."""
     spec = get_method(method)
     layer_names = [layer] if (layer is not None and spec.uses_layer) else None
     session = Session(model, image, transform=transform, layer_names=layer_names, output=output)
-    for note in session.notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
     try:
-        return session.attribution(method, layer=layer, target=target, **params)
+        target = session.check_target(target)
+        return session.attribution(method, layer=layer, target=target, **params), target, list(session.notes)
     finally:
         session.close()

@@ -160,14 +160,9 @@ def faithfulness(
     """Deletion and insertion curves of ``method``'s map for ``target`` (default: top-1), and
     of a random map of the same shape (what "no information" scores), keyed ``deletion``,
     ``insertion``, ``random_deletion``, ``random_insertion``."""
-    from .session import Session
+    from .explain import map_for
 
-    session = Session(model, image, transform=transform, output=output)
-    try:
-        target = session.check_target(target if target is not None else session.top_k(1)[0][0])
-        attribution = session.attribution(method, layer=layer, target=target, **params)
-    finally:
-        session.close()
+    attribution, target, _ = map_for(model, image, method, layer, target, transform, output, **params)
     return map_curves(
         model, image, attribution, target, steps=steps, baseline=baseline, transform=transform, output=output, seed=seed
     )

@@ -64,29 +64,23 @@ def cascading_randomisation(
     the maps scaled to 0–1). ``target`` defaults to the original model's top class and stays
     fixed; ``map_function(model) -> map`` replaces ``method`` (e.g. to check any other map)."""
     check_model(model)
-    from .session import Session
+    from .explain import map_for
 
-    if target is None:
-        probe = Session(model, image, transform=transform, output=output)
-        target = probe.top_k(1)[0][0]
-        probe.close()
+    if map_function is None:
+        original, target, _ = map_for(model, image, method, layer, target, transform, output, **params)
 
-    def explain_with(candidate: nn.Module) -> torch.Tensor:
-        if map_function is not None:
-            return map_function(candidate).detach().float().cpu()
-        session = Session(candidate, image, transform=transform, output=output)
-        try:
-            return session.attribution(method, layer=layer, target=target, **params).detach().float().cpu()
-        finally:
-            session.close()
+        def map_function(candidate: nn.Module) -> torch.Tensor:
+            return map_for(candidate, image, method, layer, target, transform, output, **params)[0]
 
-    original = explain_with(model)
+    else:
+        original = map_function(model)
+    original = original.detach().float().cpu()
     copied = copy.deepcopy(model)
     generator = torch.Generator().manual_seed(seed)
     steps = []
     for name, module in reversed([(n, m) for n, m in copied.named_modules() if _own_parameters(m)]):
         _randomise(module, generator)
-        randomised = explain_with(copied)
+        randomised = map_function(copied).detach().float().cpu()
         steps.append(SanityStep(name, spearman(original, randomised), ssim(original, randomised), randomised))
     return SanityReport(original, steps)
 
