@@ -126,3 +126,10 @@ def test_an_explicit_layer_the_model_lacks_is_refused_with_close_names():
     missing = Explorer(tiny_cnn(), "/no/such/file.png", layer="features.9")  # the image's error comes first
     assert "Image file not found" in missing.result["error"]
     missing.close()
+
+
+def test_a_parameter_replaced_by_a_new_one_is_noticed():
+    model = tiny_cnn()
+    session = Session(model, random_image())
+    model.fc.weight = nn.Parameter(model.fc.weight.detach().clone())  # same values, another tensor
+    assert session.model_change() == "its weights changed ('fc.weight': trained or loaded since)"

@@ -14,7 +14,10 @@ class ModelSnapshot:
 
     Modules and parameters are held by identity (never copied), and a tensor's ``_version``
     counts its in-place changes (``optimizer.step()``, ``load_state_dict``), so taking and
-    comparing a snapshot costs a walk over the module tree, not over the weights' values.
+    comparing a snapshot costs a walk over the module tree, not over the weights' values. The
+    check runs on every control change of a widget, so it first compares each module's own
+    children and parameters by identity and each parameter's version (tens of microseconds
+    for ResNet-50), and names what changed only when something did.
     Buffers are left out: some models update their own (caches, statistics) in forward.
     Writes through ``param.data`` bypass the version counter and go unnoticed.
     """
@@ -22,9 +25,28 @@ class ModelSnapshot:
     def __init__(self, model: nn.Module) -> None:
         self.modules = dict(model.named_modules())
         self.tensors = {name: (tensor, _version(tensor)) for name, tensor in _named_tensors(model)}
+        self._own = [
+            (module, tuple(module._modules.values()), tuple(module._parameters.values()))
+            for module in self.modules.values()
+        ]
+        self._versions = [(tensor, version) for tensor, version in self.tensors.values()]
+
+    def _same(self, model: nn.Module) -> bool:
+        """The quick check: the same root, children, parameters and parameter versions."""
+        if not self._own or self._own[0][0] is not model:
+            return False
+        for module, children, parameters in self._own:
+            if not (
+                _same_objects(module._modules.values(), children)
+                and _same_objects(module._parameters.values(), parameters)
+            ):
+                return False
+        return all(tensor._version == version for tensor, version in self._versions)
 
     def change(self, model: nn.Module) -> Optional[str]:
         """What changed in ``model`` since the snapshot, in words; ``None`` when nothing did."""
+        if self._same(model):
+            return None
         now = dict(model.named_modules())
         replaced = [name for name, module in now.items() if name in self.modules and self.modules[name] is not module]
         added = [name for name in now if name not in self.modules]
@@ -41,6 +63,12 @@ class ModelSnapshot:
         """Whether the parameter at ``name`` is another tensor now, or was changed in place."""
         kept = self.tensors.get(name)
         return kept is None or kept[0] is not tensor or kept[1] != _version(tensor)
+
+
+def _same_objects(now, kept: tuple) -> bool:
+    """The same objects in the same order (by identity: tensors' == compares values)."""
+    now = tuple(now)
+    return len(now) == len(kept) and all(a is b for a, b in zip(now, kept, strict=True))
 
 
 def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
