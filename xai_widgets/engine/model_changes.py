@@ -16,7 +16,7 @@ class ModelSnapshot:
     counts its in-place changes (``optimizer.step()``, ``load_state_dict``), so taking and
     comparing a snapshot costs a walk over the module tree, not over the weights' values. The
     check runs on every control change of a widget, so it first compares each module's own
-    children and parameters by identity and each parameter's version (tens of microseconds
+    children and parameters by identity and each parameter's version (about 0.1 ms
     for ResNet-50), and names what changed only when something did.
     Buffers are left out: some models update their own (caches, statistics) in forward.
     Writes through ``param.data`` bypass the version counter and go unnoticed.
@@ -25,23 +25,19 @@ class ModelSnapshot:
     def __init__(self, model: nn.Module) -> None:
         self.modules = dict(model.named_modules())
         self.tensors = {name: (tensor, _version(tensor)) for name, tensor in _named_tensors(model)}
-        self._own = [
-            (module, tuple(module._modules.values()), tuple(module._parameters.values()))
-            for module in self.modules.values()
-        ]
-        self._versions = [(tensor, version) for tensor, version in self.tensors.values()]
+        self._kept_alive = list(self.modules.values())  # keeps the ids below from being reused
+        self._ids = _own_ids(self._kept_alive)
+        self._versions = [version for _, version in self.tensors.values()]
+        self._parameters = [tensor for tensor, _ in self.tensors.values()]
 
     def _same(self, model: nn.Module) -> bool:
         """The quick check: the same root, children, parameters and parameter versions."""
-        if not self._own or self._own[0][0] is not model:
-            return False
-        for module, children, parameters in self._own:
-            if not (
-                _same_objects(module._modules.values(), children)
-                and _same_objects(module._parameters.values(), parameters)
-            ):
-                return False
-        return all(tensor._version == version for tensor, version in self._versions)
+        return (
+            bool(self._kept_alive)
+            and self._kept_alive[0] is model
+            and _own_ids(self._kept_alive) == self._ids
+            and [tensor._version for tensor in self._parameters] == self._versions
+        )
 
     def change(self, model: nn.Module) -> Optional[str]:
         """What changed in ``model`` since the snapshot, in words; ``None`` when nothing did."""
@@ -65,10 +61,13 @@ class ModelSnapshot:
         return kept is None or kept[0] is not tensor or kept[1] != _version(tensor)
 
 
-def _same_objects(now, kept: tuple) -> bool:
-    """The same objects in the same order (by identity: tensors' == compares values)."""
-    now = tuple(now)
-    return len(now) == len(kept) and all(a is b for a, b in zip(now, kept, strict=True))
+def _own_ids(modules: list[nn.Module]) -> list[int]:
+    """The ids of each module's own children and parameters, in order (``None`` for an empty slot)."""
+    ids: list[int] = []
+    for module in modules:
+        ids.extend(map(id, module._modules.values()))
+        ids.extend(map(id, module._parameters.values()))
+    return ids
 
 
 def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
