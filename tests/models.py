@@ -37,3 +37,25 @@ def tiny_cnn(seed: int = 0, classes: int = 10) -> TinyCNN:
 def random_image(seed: int = 0, size: int = 32) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(3, size, size, generator=generator)
+
+
+class QuadrantCNN(nn.Module):
+    """A convolution, then only the top-left quadrant of its feature map is read: every faithful
+    map of either class lies there (the right answer is known by construction)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.features = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(6, 2)
+        with torch.no_grad():
+            self.features[0].weight.copy_(torch.rand(6, 3, 3, 3, generator=generator) / 9)
+            self.features[0].bias.zero_()
+            self.fc.weight.copy_(torch.tensor([[-0.3] * 6, [0.3] * 6]))
+            self.fc.bias.copy_(torch.tensor([1.0, 0.0]))
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        maps = self.features(x)
+        h, w = maps.shape[-2:]
+        return self.fc(maps[..., : h // 2, : w // 2].mean(dim=(-2, -1)))

@@ -4,14 +4,16 @@ import inspect
 
 import pytest
 
-from xai_widgets import Compare, Explorer, FeatureMaps, Gallery, Session, audit, explain
+from xai_widgets import Compare, Explorer, FeatureMaps, Gallery, Session, audit, benchmark_methods, explain
 from xai_widgets.engine import grad_cam_batch
 
 MODEL_ARGUMENTS = ("model", "transform", "output")
 
 
 @pytest.mark.parametrize(
-    "entry", [Session, explain, Explorer, Compare, Gallery, FeatureMaps, audit], ids=lambda e: e.__name__
+    "entry",
+    [Session, explain, Explorer, Compare, Gallery, FeatureMaps, audit, benchmark_methods],
+    ids=lambda e: e.__name__,
 )
 def test_model_arguments_are_the_same_everywhere(entry):
     parameters = inspect.signature(entry).parameters
@@ -31,7 +33,9 @@ def test_heads_take_their_model_arguments_from_the_explorer():
 
 
 @pytest.mark.parametrize(
-    "entry", [Session, Explorer, Compare, explain, Gallery, FeatureMaps, audit], ids=lambda e: e.__name__
+    "entry",
+    [Session, Explorer, Compare, explain, Gallery, FeatureMaps, audit, benchmark_methods],
+    ids=lambda e: e.__name__,
 )
 def test_one_check_refuses_a_plain_function(entry):
     with pytest.raises(TypeError, match="must be a torch.nn.Module, not function; wrap a plain function"):

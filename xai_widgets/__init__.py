@@ -2,7 +2,7 @@
 
 import importlib
 
-from .engine import Session, audit, explain
+from .engine import Session, audit, benchmark_methods, explain
 
 __version__ = "0.1.0"
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Gallery",
     "Session",
     "audit",
+    "benchmark_methods",
     "demo",
     "explain",
     "export",

@@ -16,6 +16,7 @@ from .faithfulness import confidence_change, deletion_curve, faithfulness, inser
 from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
+from .method_benchmark import MethodBenchmark, benchmark_methods
 from .methods import Method, all_methods, get_method, register
 from .sanity import cascading_randomisation
 from .session import Session
@@ -28,6 +29,7 @@ __all__ = [
     "LayerError",
     "LayerInfo",
     "Method",
+    "MethodBenchmark",
     "MethodError",
     "ModelCallError",
     "ModelChangedError",
@@ -36,6 +38,7 @@ __all__ = [
     "TargetError",
     "all_methods",
     "audit",
+    "benchmark_methods",
     "cascading_randomisation",
     "confidence_change",
     "deletion_curve",

@@ -1,14 +1,17 @@
-"""Static matplotlib figures of an audit: a contact sheet of the worst cases."""
+"""Static matplotlib figures: an audit's contact sheet of the worst cases, and the chart of a
+method benchmark."""
 
 from __future__ import annotations
 
 import math
 import pathlib
 from collections.abc import Callable
+from typing import Any, Optional
 
 import numpy as np
 
 from ..engine.audit import AuditResult
+from ..engine.method_benchmark import RANDOM, MethodBenchmark
 from ..engine.methods import get_method
 
 
@@ -30,13 +33,7 @@ def contact_sheet(
     result: AuditResult, indices: list[int], overlay: Callable[[int], np.ndarray], path: pathlib.Path
 ) -> pathlib.Path:
     """Save a grid of ``indices``' overlays, each titled with predicted (and true) class and confidence."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError("The contact sheet needs matplotlib: pip install 'xai_widgets[report]'.") from err
+    plt = _pyplot("The contact sheet")
     columns = max(1, min(4, len(indices)))
     rows = max(1, math.ceil(len(indices) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows), squeeze=False)
@@ -58,3 +55,57 @@ def contact_sheet(
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def method_chart(benchmark: MethodBenchmark, path: Optional[pathlib.Path] = None) -> Any:
+    """Three bar panels of a :func:`~xai_widgets.benchmark_methods` table: deletion AUC (lower
+    is better), insertion AUC (higher is better) and seconds per map, a dashed line at the random
+    map's score. Returns the matplotlib ``Figure`` (shown by a notebook); saved when ``path`` is given."""
+    from matplotlib.figure import Figure
+
+    _pyplot("The method chart")
+    rows = [row for row in benchmark.rows if row.images and row.method != RANDOM]
+    random_row = next((row for row in benchmark.rows if row.method == RANDOM and row.images), None)
+    labels = [row.label for row in rows]
+    figure = Figure(figsize=(11, 0.45 * len(rows) + 1.6), layout="constrained")
+    panels = figure.subplots(1, 3, sharey=True)
+    for axis, (field, title) in zip(panels, _CHART_PANELS, strict=True):
+        values = [getattr(row, field) for row in rows]
+        axis.barh(range(len(rows)), values, color=_CHART_COLOURS[field])
+        if random_row is not None and field != "seconds":
+            axis.axvline(getattr(random_row, field), color="black", linestyle="--", linewidth=1, label="random map")
+            axis.legend(loc="lower right", fontsize=7)
+        axis.set_title(title, fontsize=9)
+        for y, value in enumerate(values):
+            axis.text(value, y, f" {value:.3g}", va="center", fontsize=7)
+        axis.margins(x=0.25)
+    panels[0].set_yticks(range(len(rows)), labels, fontsize=8)
+    panels[0].invert_yaxis()
+    figure.suptitle(
+        f"{len(rows)} methods on {max((row.images for row in rows), default=0)} image(s), "
+        f"{benchmark.steps} steps, {benchmark.baseline} baseline",
+        fontsize=10,
+    )
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+_CHART_PANELS = (
+    ("deletion_auc", "deletion AUC (lower is better)"),
+    ("insertion_auc", "insertion AUC (higher is better)"),
+    ("seconds", "seconds per map"),
+)
+_CHART_COLOURS = {"deletion_auc": "#d95f02", "insertion_auc": "#1b9e77", "seconds": "#7570b3"}
+
+
+def _pyplot(what: str) -> Any:
+    """matplotlib's pyplot on a backend that needs no screen, or an ImportError naming the extra."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError(f"{what} needs matplotlib: pip install 'xai_widgets[report]'.") from err
+    return plt
