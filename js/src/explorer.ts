@@ -4,6 +4,7 @@ import { Subscriptions } from "./controls/subscriptions";
 import { createConfirmView, pendingFor } from "./confirm";
 import { createElement, errorMessage } from "./dom";
 import { checkFor, createFaithPanel } from "./faithPlot";
+import { createSanityPanel, type SanityCheck } from "./sanityPanel";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
 import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
@@ -36,7 +37,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   const view = createCanvasView(doc);
   const confirm = createConfirmView(doc, model);
   const faith = createFaithPanel(doc, model);
-  view.element.append(confirm.element, faith.element);
+  const sanity = createSanityPanel(doc, model);
+  view.element.append(confirm.element, faith.element, sanity.element);
   const controls = createControls(doc, model, () => refresh(true));
   const root = createElement(doc, "div", { className: "xai-explorer", attrs: { "data-state": "loading" } }, [
     view.element,
@@ -151,6 +153,12 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     confirm.show(pendingFor(model.get("pending_cost"), wanted));
     faith.element.hidden = shown.kind !== "map";
     faith.show(checkFor(model.get("faithfulness"), shown.kind === "map" ? shown.key : null));
+    sanity.element.hidden = shown.kind !== "map";
+    sanity.show(
+      checkFor<SanityCheck>(model.get("sanity"), shown.kind === "map" ? shown.key : null),
+      controls.display().colormap,
+      controls.display().normalization,
+    );
   }
 
   const showNotes = () => {
@@ -166,6 +174,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   subs.model(model, "change:pending_cost", updateState);
   subs.model(model, "change:notes", showNotes);
   subs.model(model, "change:faithfulness", updateState);
+  subs.model(model, "change:sanity", updateState);
   showNotes();
   loadPhoto();
 

@@ -36,7 +36,7 @@ export function aucText(auc: Record<string, number> | undefined): string {
 }
 
 /** The check for the key on screen, or null (none, or one made for another map). */
-export function checkFor(check: FaithCheck | null | undefined, shown: ViewKey | null): FaithCheck | null {
+export function checkFor<T extends { key?: ViewKey } = FaithCheck>(check: T | null | undefined, shown: ViewKey | null): T | null {
   if (!check || !check.key || !shown) return null;
   return sameKey(check.key, shown) ? check : null;
 }

@@ -324,6 +324,28 @@ def test_check_this_map_draws_its_deletion_and_insertion_curves(explorer):
     change_and_wait(ex, lambda: ex.layer_select.select_option(LAST_LAYER), key(LAST_LAYER, ex.selected_target()))
 
 
+def test_sanity_check_shows_the_randomised_maps_and_passes_the_demos_grad_cam(explorer):
+    ex = explorer
+    panel = ex.root.locator(".xai-sanity")
+    assert panel.is_visible()
+    panel.locator("button.xai-sanity-run").click()
+    panel.locator(".xai-sanity-verdict.xai-sanity-passed, .xai-sanity-verdict.xai-sanity-failed").wait_for(
+        timeout=240_000
+    )
+    modules = panel.locator("figure").evaluate_all("(fs) => fs.map((f) => f.dataset.module)")
+    assert modules[0] == "original" and len(modules) == 7  # the original and six steps down the cascade
+    assert all(
+        int(c) >= 1 for c in panel.locator("figure canvas").evaluate_all("(cs) => cs.map((c) => c.dataset.drawCount)")
+    )
+    assert panel.locator(".xai-sanity-plot path[data-curve]").count() == 2
+    assert "xai-sanity-passed" in panel.locator(".xai-sanity-verdict").get_attribute("class")  # trained weights matter
+    assert panel.locator(".xai-sanity-verdict").text_content().startswith("Passed:")
+    save_widget(ex, "explorer_sanity.png")
+    ex.layer_select.select_option("_blocks.10")
+    panel.locator(".xai-sanity-maps").wait_for(state="hidden")  # the check belonged to the previous map
+    change_and_wait(ex, lambda: ex.layer_select.select_option(LAST_LAYER), key(LAST_LAYER, ex.selected_target()))
+
+
 def test_signed_map_fades_to_the_photo_and_every_map_has_a_colour_scale(explorer):
     ex = explorer
     legend = ex.root.locator(".xai-legend")

@@ -5,6 +5,7 @@ explain the model. Every randomisation is made on a copy: the caller's model is 
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
@@ -13,9 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import ExplainError
 from .inputs import ImageLike, Transform
 from .model_state import check_model
 from .outputs import OutputChoice
+from .progress import report
 
 MapFunction = Callable[[nn.Module], torch.Tensor]
 """Computes the 2-D map to check for a given model (the original or a randomised copy)."""
@@ -56,14 +59,24 @@ def cascading_randomisation(
     transform: Optional[Transform] = None,
     output: OutputChoice = None,
     map_function: Optional[MapFunction] = None,
+    stages: Optional[int] = None,
     seed: int = 0,
     **params,
 ) -> SanityReport:
-    """Randomise the parameterised modules of a copy of ``model`` one more at a time, from the
-    output down, and compare each map with the original (Spearman rank correlation and SSIM of
-    the maps scaled to 0–1). ``target`` defaults to the original model's top class and stays
-    fixed; ``map_function(model) -> map`` replaces ``method`` (e.g. to check any other map)."""
+    """Re-initialise the parameterised modules of a copy of ``model`` one more at a time, from
+    the output down, and compare each map with the original (Spearman rank correlation and SSIM
+    of the maps scaled to 0–1). ``target`` defaults to the original model's top class and stays
+    fixed; ``map_function(model) -> map`` replaces ``method`` (e.g. to check any other map).
+
+    A module is re-initialised as PyTorch builds it (its ``reset_parameters``: Kaiming-uniform
+    convolutions and linear layers, batch norms back to identity with fresh statistics), seeded
+    by ``seed``; a module without one gets Gaussian noise of its weights' spread. ``stages``
+    groups the modules into that many steps of about equal size (default: one step a module).
+    Progress goes to the current reporter (:func:`~xai_widgets.engine.progress.reporting`) one
+    step at a time, which may stop the check by raising ``Cancelled``."""
     check_model(model)
+    if stages is not None and (isinstance(stages, bool) or not isinstance(stages, int) or stages < 1):
+        raise ExplainError(f"stages must be a whole number of at least 1 (or None for every module); got {stages!r}.")
     from .explain import map_for
 
     if map_function is None:
@@ -78,11 +91,30 @@ def cascading_randomisation(
     copied = copy.deepcopy(model)
     generator = torch.Generator().manual_seed(seed)
     steps = []
-    for name, module in reversed([(n, m) for n, m in copied.named_modules() if _own_parameters(m)]):
-        _randomise(module, generator)
-        randomised = map_function(copied).detach().float().cpu()
-        steps.append(SanityStep(name, spearman(original, randomised), ssim(original, randomised), randomised))
+    cascade = _stages(list(reversed([(n, m) for n, m in copied.named_modules() if _own_parameters(m)])), stages)
+    with torch.random.fork_rng(devices=_cuda_devices(copied)):  # the caller's random state is left as it was
+        torch.manual_seed(seed)
+        for group in cascade:
+            report(len(steps), len(cascade))  # progress, and where a widget's check can be abandoned
+            for _, module in group:
+                _randomise(module, generator)
+            randomised = map_function(copied).detach().float().cpu()
+            name = group[-1][0]
+            steps.append(SanityStep(name, spearman(original, randomised), ssim(original, randomised), randomised))
+    report(len(steps), len(cascade))
     return SanityReport(original, steps)
+
+
+def _stages(cascade: list[tuple[str, nn.Module]], stages: Optional[int]) -> list[list[tuple[str, nn.Module]]]:
+    """The modules in ``stages`` contiguous groups of about equal size (one a module by default)."""
+    if stages is None or stages >= len(cascade):
+        return [[entry] for entry in cascade]
+    bounds = [round(i * len(cascade) / stages) for i in range(stages + 1)]
+    return [cascade[start:end] for start, end in itertools.pairwise(bounds) if end > start]
+
+
+def _cuda_devices(model: nn.Module) -> list[int]:
+    return sorted({p.device.index or 0 for p in model.parameters() if p.is_cuda})
 
 
 def _own_parameters(module: nn.Module) -> list[nn.Parameter]:
@@ -90,6 +122,13 @@ def _own_parameters(module: nn.Module) -> list[nn.Parameter]:
 
 
 def _randomise(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise ``module`` as PyTorch would (global random state, seeded by the caller), or
+    replace its own parameters with noise of their spread when it has no ``reset_parameters``."""
+    reset = getattr(module, "reset_parameters", None)
+    if callable(reset):
+        with torch.no_grad():
+            reset()
+        return
     with torch.no_grad():
         for parameter in _own_parameters(module):
             scale = float(parameter.float().std()) if parameter.numel() > 1 else 1.0

@@ -11,7 +11,7 @@ import numpy as np
 import traitlets
 from torch import nn
 
-from ..engine import ExplainError, Session, all_methods, get_method
+from ..engine import ExplainError, Method, Session, all_methods, get_method
 from ..engine.cache import LRUCache
 from ..engine.costs import estimated_seconds, model_passes
 from ..engine.inputs import Transform
@@ -19,17 +19,20 @@ from ..engine.map_checks import blank_map_warning
 from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
+from ..engine.sanity import cascading_randomisation
 from ..engine.session import check_top_k
 from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
 from .labels import check_labels, label_list
-from .map_check import curves_payload
+from .map_check import curves_payload, sanity_payload
 from .overlay import OverlayWidget
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 
 log = logging.getLogger(__name__)
 
+CHECK_TRAITS = ("faithfulness", "sanity")
+"""The checks of the map on screen, each answered in its own trait with the map's key."""
 CLASS_FREE_START = "The Explorer opened on Eigen-CAM, which needs no gradient, because gradient maps are empty here."
 
 
@@ -84,6 +87,8 @@ class Explorer(OverlayWidget):
     notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     faithfulness = traitlets.Dict().tag(sync=True)
     check_request = traitlets.Int(0).tag(sync=True)
+    sanity = traitlets.Dict().tag(sync=True)
+    sanity_request = traitlets.Int(0).tag(sync=True)
 
     image_index = traitlets.Int(0).tag(sync=True)
     layer = traitlets.Unicode("").tag(sync=True)
@@ -279,8 +284,9 @@ class Explorer(OverlayWidget):
             self._load_image(target=self.target)
             return
         key = self._key()
-        if self.faithfulness and self.faithfulness.get("key") != key:
-            self.faithfulness = {}  # a check belongs to the map it was made for
+        for trait in CHECK_TRAITS:
+            if getattr(self, trait) and getattr(self, trait).get("key") != key:
+                setattr(self, trait, {})  # a check belongs to the map it was made for
         if key == self._requested:
             return  # already shown, or on its way
         self._requested = key
@@ -338,39 +344,87 @@ class Explorer(OverlayWidget):
         if not self._quiet and not self._closed:
             self.check_map()
 
+    @traitlets.observe("sanity_request")
+    def _on_sanity_request(self, change: dict) -> None:
+        if not self._quiet and not self._closed:
+            self.check_sanity()
+
     def check_map(self, steps: int = 20, baseline: str = "blur") -> None:
         """Deletion and insertion curves of the map on screen, and of a random map beside them,
         computed on the worker (``faithfulness`` trait; the "Check this map" button). A control
         change abandons the check; a map still on its way is waited for, not interrupted."""
+
+        def compute(key: dict[str, Any], spec: Method, params: dict[str, Any]) -> dict[str, Any]:
+            layer, target = key["layer"] or None, key["target"]
+            attribution = self.session().attribution(spec.name, layer=layer, target=target, **params)
+            return curves_payload(
+                self.model,
+                self.image(),
+                attribution,
+                key["target"],
+                transform=self.transform,
+                output=self.output,
+                steps=steps,
+                baseline=baseline,
+            )
+
+        self._run_check("faithfulness", compute)
+
+    def check_sanity(self, shown: int = 6, stages: Optional[int] = 12) -> None:
+        """The sanity check of the map on screen (``sanity`` trait; the "Sanity check" button):
+        the layers of a copy of the model are re-initialised from the output down in ``stages``
+        steps (None: one a layer), and each map is compared with the original; ``shown`` maps
+        are sent for display beside it. The model itself is never touched; a control change
+        abandons the check between steps."""
+
+        def compute(key: dict[str, Any], spec: Method, params: dict[str, Any]) -> dict[str, Any]:
+            report = cascading_randomisation(
+                self.model,
+                self.image(),
+                method=spec.name,
+                layer=key["layer"] or None,
+                target=key["target"],
+                transform=self.transform,
+                output=self.output,
+                stages=stages,
+                **params,
+            )
+            return sanity_payload(report, shown, spec.signed)
+
+        self._run_check("sanity", compute, show_progress=True)
+
+    def _run_check(
+        self,
+        trait: str,
+        compute: Callable[[dict[str, Any], Method, dict[str, Any]], dict[str, Any]],
+        show_progress: bool = False,
+    ) -> None:
+        """Run one check of the map on screen on the worker; its answer goes to ``trait`` with the
+        map's key. A check started while another runs takes its place (the other is cleared)."""
         key = self._key()
         if self.result.get("key") != key or self.result.get("error") or self.progress:
-            self.faithfulness = {"key": key, "error": "Wait for the map to be drawn, then check it."}
+            setattr(self, trait, {"key": key, "error": "Wait for the map to be drawn, then check it."})
             return
-        self.faithfulness = {"key": key, "running": True}
+        for other in CHECK_TRAITS:
+            if other != trait and getattr(self, other).get("running"):
+                setattr(self, other, {})  # abandoned: one job runs at a time
+        setattr(self, trait, {"key": key, "running": True})
         generation = self._jobs.new_request()
         self._requested = key  # the map on screen is the current one: nothing to recompute
 
         def job(still_wanted: Callable[[], bool]) -> None:
             try:
                 spec = get_method(key["method"])
-                attribution = self.session().attribution(
-                    spec.name, layer=key["layer"] or None, target=key["target"], **spec.select_params(key["params"])
-                )
-                fields = curves_payload(
-                    self.model,
-                    self.image(),
-                    attribution,
-                    key["target"],
-                    transform=self.transform,
-                    output=self.output,
-                    steps=steps,
-                    baseline=baseline,
-                )
+                fields = compute(key, spec, spec.select_params(key["params"]))
             except ExplainError as err:
                 fields = {"error": str(err)}
-            self._jobs.deliver(generation, lambda: setattr(self, "faithfulness", {"key": key, **fields}))
+            self._jobs.deliver(generation, lambda: setattr(self, trait, {"key": key, **fields}))
 
-        self._jobs.submit(job, generation, lambda done, total: None)
+        def progress(done: int, total: int) -> None:
+            if show_progress:
+                setattr(self, trait, {"key": key, "running": True, "done": done, "total": total})
+
+        self._jobs.submit(job, generation, progress)
 
     def _report(self, key: dict, done: int, total: int) -> None:
         self.progress = {"key": key, "done": done, "total": total}

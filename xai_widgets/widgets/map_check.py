@@ -1,4 +1,5 @@
-"""The Explorer's "check this map" payload: deletion and insertion curves as plain numbers."""
+"""The Explorer's checks of the map on screen, as payloads for the front end: deletion and
+insertion curves as plain numbers, and a sanity check's maps side by side."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from torch import nn
 from ..engine.faithfulness import map_curves
 from ..engine.inputs import ImageLike, Transform
 from ..engine.outputs import OutputChoice
+from ..engine.sanity import SURVIVES, SanityReport
+from .serialize import encode_map
 
 
 def curves_payload(
@@ -35,3 +38,38 @@ def curves_payload(
         "baseline": baseline,
         "steps": steps,
     }
+
+
+def sanity_payload(report: SanityReport, shown: int = 6, signed: bool = False) -> dict[str, Any]:
+    """``{steps: [{module, spearman, ssim}], maps: [{module, spearman, shape, data}], signed,
+    survives, verdict}``: every step's scores, and the original map beside ``shown`` randomised
+    ones (evenly spaced down the cascade, the fully randomised model last); ``signed`` as the
+    method's maps (the front end colours them alike)."""
+    steps = report.steps
+    picked = sorted({round(i * (len(steps) - 1) / max(1, shown - 1)) for i in range(shown)}) if steps else []
+    maps = [{"module": "original", "spearman": 1.0, **encode_map(report.original)}]
+    for index in picked:
+        step = steps[index]
+        maps.append({"module": step.module, "spearman": round(step.spearman, 4), **encode_map(step.attribution)})
+    return {
+        "steps": [{"module": s.module, "spearman": round(s.spearman, 4), "ssim": round(s.ssim, 4)} for s in steps],
+        "maps": maps,
+        "signed": signed,
+        "survives": report.survives,
+        "verdict": _verdict(report),
+    }
+
+
+def _verdict(report: SanityReport) -> str:
+    if not report.steps:
+        return "The model has no parameters to randomise: nothing to check."
+    last = report.steps[-1].spearman
+    if report.survives:
+        return (
+            f"Failed: with every layer randomised the map still correlates with the original "
+            f"(Spearman {last:.2f} > {SURVIVES}): it shows the image more than what the model learnt."
+        )
+    return (
+        f"Passed: with every layer randomised the map no longer resembles the original "
+        f"(Spearman {last:.2f}): it depends on the learnt weights."
+    )

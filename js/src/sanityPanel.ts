@@ -1,0 +1,147 @@
+import { chooseColormap, colorize } from "./colormap";
+import { createElement } from "./dom";
+import { curvePath } from "./faithPlot";
+import { prepareMap, normalizedMap, type MapSource } from "./heatmap";
+import { paintCanvas } from "./paint";
+import type { Binary, Normalization, ViewKey, WidgetModel } from "./types";
+
+/** One layer of the cascade: the map's agreement with the original once it is randomised. */
+export interface SanityStep {
+  module: string;
+  spearman: number;
+  ssim: number;
+}
+
+/** A map shown beside the original (the original first), as the kernel sends it. */
+export interface SanityMap {
+  module: string;
+  spearman: number;
+  shape?: number[];
+  data?: Binary | null;
+}
+
+/** The kernel's `sanity` trait: the sanity check of one map (its `key`). */
+export interface SanityCheck {
+  key?: ViewKey;
+  running?: boolean;
+  done?: number;
+  total?: number;
+  error?: string;
+  steps?: SanityStep[];
+  maps?: SanityMap[];
+  signed?: boolean;
+  survives?: boolean;
+  verdict?: string;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** The status line: progress while layers are randomised, the error, or nothing. */
+export function sanityStatus(check: SanityCheck | null): string {
+  if (!check) return "";
+  if (check.running) {
+    return check.total ? `randomising layer ${Math.min((check.done ?? 0) + 1, check.total)} of ${check.total}…` : "checking…";
+  }
+  return check.error ? String(check.error) : "";
+}
+
+/** A thumbnail's caption: the layer randomised down to, and the rank correlation with the original. */
+export function sanityCaption(map: SanityMap): string {
+  return map.module === "original" ? "original" : `to ${map.module} · ρ ${Number(map.spearman).toFixed(2)}`;
+}
+
+/** A map alone (no photo) coloured at its own resolution: CSS scales the canvas. */
+export function mapPixels(source: MapSource, colormap: string, normalization: Normalization) {
+  const [height, width] = source.shape as number[];
+  const prepared = prepareMap(source, width, height);
+  const name = chooseColormap(colormap, prepared.signed).name;
+  return { width, height, data: colorize(normalizedMap(prepared, normalization), name) };
+}
+
+/** A "Sanity check" button and, once the kernel answers, the maps side by side and a verdict. */
+export interface SanityPanel {
+  element: HTMLElement;
+  show(check: SanityCheck | null, colormap: string, normalization: Normalization): void;
+}
+
+export function createSanityPanel(doc: Document, model: WidgetModel): SanityPanel {
+  const button = createElement(doc, "button", {
+    className: "xai-sanity-run",
+    text: "Sanity check",
+    attrs: { type: "button", title: "Randomise the model's layers from the output down (on a copy) and compare the maps" },
+  });
+  const status = createElement(doc, "span", { className: "xai-sanity-status", attrs: { role: "status" } });
+  const verdict = createElement(doc, "div", { className: "xai-sanity-verdict" });
+  const maps = createElement(doc, "div", { className: "xai-sanity-maps" });
+  const plot = doc.createElementNS(SVG, "svg");
+  plot.setAttribute("class", "xai-sanity-plot");
+  plot.setAttribute("viewBox", "0 0 220 110");
+  plot.setAttribute("width", "220");
+  plot.setAttribute("height", "110");
+  plot.setAttribute("role", "img");
+  plot.setAttribute("aria-label", "rank correlation and SSIM with the original, layer by layer");
+  const key = createElement(doc, "div", { className: "xai-faith-key xai-sanity-key" }, [
+    createElement(doc, "span", { className: "xai-sanity-key-spearman", text: "━ Spearman ρ" }),
+    createElement(doc, "span", { className: "xai-sanity-key-ssim", text: "━ SSIM" }),
+    createElement(doc, "span", { text: "(output → input)" }),
+  ]);
+  const element = createElement(doc, "div", { className: "xai-sanity" }, [
+    createElement(doc, "div", { className: "xai-inline" }, [button, status]),
+    verdict,
+    maps,
+    plot as unknown as HTMLElement,
+    key,
+  ]);
+  button.addEventListener("click", () => {
+    model.set("sanity_request", Number(model.get("sanity_request") ?? 0) + 1);
+    model.save_changes();
+  });
+
+  function drawMaps(check: SanityCheck, colormap: string, normalization: Normalization): void {
+    maps.replaceChildren();
+    for (const map of check.maps ?? []) {
+      const canvas = createElement(doc, "canvas", { className: "xai-sanity-map" });
+      const caption = createElement(doc, "figcaption", { text: sanityCaption(map) });
+      maps.append(createElement(doc, "figure", { attrs: { "data-module": map.module } }, [canvas, caption]));
+      paintCanvas(canvas, mapPixels({ ...map, signed: check.signed === true }, colormap, normalization));
+    }
+  }
+
+  function drawPlot(steps: SanityStep[]): void {
+    plot.replaceChildren();
+    const fractions = steps.map((_, i) => (steps.length > 1 ? i / (steps.length - 1) : 0));
+    for (const name of ["spearman", "ssim"] as const) {
+      const path = doc.createElementNS(SVG, "path");
+      path.setAttribute("d", curvePath(fractions, steps.map((step) => step[name])));
+      path.setAttribute("class", `xai-faith-curve xai-sanity-${name}`);
+      path.setAttribute("data-curve", name);
+      plot.append(path);
+    }
+  }
+
+  let drawn: { check: SanityCheck | null; colormap: string; normalization: string } = {
+    check: null,
+    colormap: "",
+    normalization: "",
+  };
+
+  return {
+    element,
+    show(check, colormap, normalization) {
+      const done = Boolean(check && check.steps && !check.running && !check.error);
+      status.textContent = sanityStatus(check);
+      button.disabled = Boolean(check?.running);
+      verdict.textContent = done ? String(check!.verdict ?? "") : "";
+      verdict.classList.toggle("xai-sanity-failed", done && check!.survives === true);
+      verdict.classList.toggle("xai-sanity-passed", done && check!.survives === false);
+      (plot as unknown as HTMLElement).style.display = done ? "" : "none";
+      maps.hidden = !done;
+      key.hidden = !done;
+      if (done && (check !== drawn.check || colormap !== drawn.colormap || normalization !== drawn.normalization)) {
+        drawMaps(check!, colormap, normalization);
+        drawPlot(check!.steps!);
+        drawn = { check, colormap, normalization };
+      }
+    },
+  };
+}
