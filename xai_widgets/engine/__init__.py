@@ -17,7 +17,9 @@ from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
 from .methods import Method, all_methods, get_method, register
+from .random_logit import random_logit
 from .sanity import cascading_randomisation
+from .sensitivity import sensitivity
 from .session import Session
 
 __all__ = [
@@ -45,5 +47,7 @@ __all__ = [
     "get_method",
     "insertion_curve",
     "prepare_image",
+    "random_logit",
     "register",
+    "sensitivity",
 ]
