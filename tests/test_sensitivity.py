@@ -92,6 +92,8 @@ def test_bad_arguments_are_named():
     for radius in (0, -0.1, math.nan, math.inf, "0.1", False):
         with pytest.raises(ExplainError, match=r"radius must be a positive number .* \(e.g. 0.02\)"):
             sensitivity(model, image, radius=radius)
+    with pytest.raises(ExplainError, match=r"batch_size must be a whole number of inputs, at least 1; got 0"):
+        sensitivity(model, image, method="saliency", batch_size=0)
     with pytest.raises(MethodError, match="has no parameter 'steps'"):
         sensitivity(model, image, method="saliency", steps=3)
     with pytest.raises(TypeError, match="must be a torch.nn.Module"):

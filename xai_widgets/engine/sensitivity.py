@@ -70,7 +70,7 @@ def sensitivity(
     (x: a 1×C×H×W model input) replaces ``method``. Same ``seed``, same noise. The model is left
     exactly as it was."""
     check_model(model)
-    samples, radius = _checked(samples, radius)
+    samples, radius = _checked(samples, radius, batch_size)
     spec = get_method(method)
     values = spec.resolve_params(params)
     layer = layer if spec.uses_layer else None
@@ -101,9 +101,11 @@ def sensitivity(
     return Sensitivity(top, mean, changes, target, noise_radius(x, radius))
 
 
-def _checked(samples: Any, radius: Any) -> tuple[int, float]:
+def _checked(samples: Any, radius: Any, batch_size: Any) -> tuple[int, float]:
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ExplainError(f"samples must be a whole number of noisy copies, at least 1; got {samples!r} (e.g. 10).")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ExplainError(f"batch_size must be a whole number of inputs, at least 1; got {batch_size!r} (e.g. 32).")
     if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not (0 < radius < math.inf):
         raise ExplainError(
             f"radius must be a positive number (the noise's L∞ radius as a fraction of the input's value range); "
