@@ -5,7 +5,7 @@ import inspect
 import pytest
 
 from xai_widgets import Compare, Explorer, FeatureMaps, Gallery, Session, audit, benchmark_methods, explain
-from xai_widgets.engine import grad_cam_batch
+from xai_widgets.engine import cascading_randomisation, faithfulness, grad_cam_batch, random_logit, sensitivity
 
 MODEL_ARGUMENTS = ("model", "transform", "output")
 
@@ -25,6 +25,17 @@ def test_model_arguments_are_the_same_everywhere(entry):
 def test_batched_grad_cam_takes_the_model_arguments_too():
     parameters = inspect.signature(grad_cam_batch).parameters
     assert all(name in parameters for name in MODEL_ARGUMENTS)
+
+
+@pytest.mark.parametrize(
+    "metric", [faithfulness, cascading_randomisation, sensitivity, random_logit], ids=lambda e: e.__name__
+)
+def test_the_metrics_take_the_model_arguments_and_refuse_a_plain_function(metric):
+    parameters = inspect.signature(metric).parameters
+    assert list(parameters)[:2] == ["model", "image"]
+    assert all(name in parameters for name in (*MODEL_ARGUMENTS, "method", "layer", "target", "seed"))
+    with pytest.raises(TypeError, match="must be a torch.nn.Module, not function; wrap a plain function"):
+        metric(lambda x: x, None)
 
 
 def test_heads_take_their_model_arguments_from_the_explorer():

@@ -18,7 +18,9 @@ from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
 from .method_benchmark import MethodBenchmark, benchmark_methods
 from .methods import Method, all_methods, get_method, register
+from .random_logit import random_logit
 from .sanity import cascading_randomisation
+from .sensitivity import sensitivity
 from .session import Session
 
 __all__ = [
@@ -48,5 +50,7 @@ __all__ = [
     "get_method",
     "insertion_curve",
     "prepare_image",
+    "random_logit",
     "register",
+    "sensitivity",
 ]
