@@ -45,9 +45,12 @@ export function sanityStatus(check: SanityCheck | null): string {
   return check.error ? String(check.error) : "";
 }
 
-/** A thumbnail's caption: the layer randomised down to, and the rank correlation with the original. */
-export function sanityCaption(map: SanityMap): string {
-  return map.module === "original" ? "original" : `to ${map.module} · ρ ${Number(map.spearman).toFixed(2)}`;
+/** A thumbnail's caption: the layer randomised down to (its last name part), and the rank correlation. */
+export function sanityCaption(map: SanityMap): { layer: string; score: string } {
+  if (map.module === "original") return { layer: "original", score: "" };
+  const parts = map.module.split(".");
+  const layer = parts.length > 2 ? `…${parts.slice(-2).join(".")}` : map.module;
+  return { layer: `↓ ${layer}`, score: `ρ ${Number(map.spearman).toFixed(2)}` };
 }
 
 /** A map alone (no photo) coloured at its own resolution: CSS scales the canvas. */
@@ -88,9 +91,9 @@ export function createSanityPanel(doc: Document, model: WidgetModel): SanityPane
   const element = createElement(doc, "div", { className: "xai-sanity" }, [
     createElement(doc, "div", { className: "xai-inline" }, [button, status]),
     verdict,
-    maps,
     plot as unknown as HTMLElement,
     key,
+    maps,
   ]);
   button.addEventListener("click", () => {
     model.set("sanity_request", Number(model.get("sanity_request") ?? 0) + 1);
@@ -101,14 +104,25 @@ export function createSanityPanel(doc: Document, model: WidgetModel): SanityPane
     maps.replaceChildren();
     for (const map of check.maps ?? []) {
       const canvas = createElement(doc, "canvas", { className: "xai-sanity-map" });
-      const caption = createElement(doc, "figcaption", { text: sanityCaption(map) });
+      const words = sanityCaption(map);
+      const caption = createElement(doc, "figcaption", {
+        attrs: { title: map.module === "original" ? "the map of the trained model" : `re-initialised from the output down to ${map.module}` },
+      }, [
+        createElement(doc, "span", { className: "xai-sanity-layer", text: words.layer }),
+        createElement(doc, "span", { text: words.score }),
+      ]);
       maps.append(createElement(doc, "figure", { attrs: { "data-module": map.module } }, [canvas, caption]));
       paintCanvas(canvas, mapPixels({ ...map, signed: check.signed === true }, colormap, normalization));
     }
   }
 
-  function drawPlot(steps: SanityStep[]): void {
+  function drawPlot(cascade: SanityStep[]): void {
+    const steps = [{ module: "original", spearman: 1, ssim: 1 }, ...cascade]; // the curves start from the trained map
     plot.replaceChildren();
+    const frame = doc.createElementNS(SVG, "rect");
+    for (const [name, value] of Object.entries({ x: 4, y: 4, width: 212, height: 102 })) frame.setAttribute(name, String(value));
+    frame.setAttribute("class", "xai-faith-frame");
+    plot.append(frame);
     const fractions = steps.map((_, i) => (steps.length > 1 ? i / (steps.length - 1) : 0));
     for (const name of ["spearman", "ssim"] as const) {
       const path = doc.createElementNS(SVG, "path");

@@ -38,8 +38,9 @@ describe("sanity panel", () => {
   });
 
   it("captions each map with the layer randomised down to and its correlation", () => {
-    expect(sanityCaption({ module: "original", spearman: 1 })).toBe("original");
-    expect(sanityCaption({ module: "layer4.2.conv3", spearman: 0.1234 })).toBe("to layer4.2.conv3 · ρ 0.12");
+    expect(sanityCaption({ module: "original", spearman: 1 })).toEqual({ layer: "original", score: "" });
+    expect(sanityCaption({ module: "layer4.2.conv3", spearman: 0.1234 })).toEqual({ layer: "↓ …2.conv3", score: "ρ 0.12" });
+    expect(sanityCaption({ module: "fc", spearman: -0.5 })).toEqual({ layer: "↓ fc", score: "ρ -0.50" });
   });
 
   it("colours a map alone at its own size, lowest and highest at the colormap's ends", () => {
