@@ -137,3 +137,28 @@ def test_the_chart_has_a_bar_a_method_and_the_random_line(table, tmp_path):
     assert insertion.lines[0].get_xdata()[0] == pytest.approx(table.row("random").insertion_auc)
     assert not seconds.lines
     assert Image.open(tmp_path / "methods.png").size[0] == 1100
+
+
+def test_the_chart_leaves_the_notebooks_matplotlib_backend_alone(table):
+    import matplotlib
+
+    from xai_widgets.reports import method_chart
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # stands for a notebook's inline backend
+    try:
+        method_chart(table)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
+
+
+def test_the_chart_shows_itself_as_a_png_in_a_notebook(table):
+    import io
+
+    from PIL import Image
+
+    from xai_widgets.reports import method_chart
+
+    png = method_chart(table)._repr_png_()
+    assert Image.open(io.BytesIO(png)).size == (1100, int(100 * (0.45 * 4 + 1.6)))

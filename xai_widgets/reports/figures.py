@@ -3,6 +3,7 @@ method benchmark."""
 
 from __future__ import annotations
 
+import io
 import math
 import pathlib
 from collections.abc import Callable
@@ -33,10 +34,11 @@ def contact_sheet(
     result: AuditResult, indices: list[int], overlay: Callable[[int], np.ndarray], path: pathlib.Path
 ) -> pathlib.Path:
     """Save a grid of ``indices``' overlays, each titled with predicted (and true) class and confidence."""
-    plt = _pyplot("The contact sheet")
+    figure_class = _figure_class("The contact sheet")
     columns = max(1, min(4, len(indices)))
     rows = max(1, math.ceil(len(indices) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows), squeeze=False)
+    figure = figure_class(figsize=(3 * columns, 3.3 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, indices, strict=False):
@@ -53,7 +55,6 @@ def contact_sheet(
     figure.suptitle(f"{method}{' at ' + result.layer if result.layer else ''}: worst cases", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -61,9 +62,7 @@ def method_chart(benchmark: MethodBenchmark, path: Optional[pathlib.Path] = None
     """Three bar panels of a :func:`~xai_widgets.benchmark_methods` table: deletion AUC (lower
     is better), insertion AUC (higher is better) and seconds per map, a dashed line at the random
     map's score. Returns the matplotlib ``Figure`` (shown by a notebook); saved when ``path`` is given."""
-    from matplotlib.figure import Figure
-
-    _pyplot("The method chart")
+    Figure = _figure_class("The method chart")  # noqa: N806 - matplotlib's class
     rows = [row for row in benchmark.rows if row.images and row.method != RANDOM]
     random_row = next((row for row in benchmark.rows if row.method == RANDOM and row.images), None)
     labels = [row.label for row in rows]
@@ -99,13 +98,25 @@ _CHART_PANELS = (
 _CHART_COLOURS = {"deletion_auc": "#d95f02", "insertion_auc": "#1b9e77", "seconds": "#7570b3"}
 
 
-def _pyplot(what: str) -> Any:
-    """matplotlib's pyplot on a backend that needs no screen, or an ImportError naming the extra."""
-    try:
-        import matplotlib
+def _figure_class(what: str) -> Any:
+    """A matplotlib ``Figure`` that a notebook shows as a PNG when it is a cell's value. It is
+    drawn without pyplot: no backend is chosen or changed, so a notebook's inline plots keep
+    working. An ImportError names the extra when matplotlib is missing."""
+    global _ShownFigure
+    if _ShownFigure is None:
+        try:
+            from matplotlib.figure import Figure
+        except ImportError as err:
+            raise ImportError(f"{what} needs matplotlib: pip install 'xai_widgets[report]'.") from err
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(f"{what} needs matplotlib: pip install 'xai_widgets[report]'.") from err
-    return plt
+        class ShownFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=100)
+                return buffer.getvalue()
+
+        _ShownFigure = ShownFigure
+    return _ShownFigure
+
+
+_ShownFigure: Any = None
