@@ -1,0 +1,55 @@
+"""A shard's images as an ImageSource, files read ahead on threads while the model works."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future
+from typing import Any, Optional
+
+from PIL import Image
+
+from ..engine.image_source import ImageSource
+
+
+class ShardImages:
+    """Images ``indices`` of ``source``, in order. With an ``executor``, image files are opened
+    and decoded on its threads as soon as the shard is made (PIL releases the GIL while it
+    decodes), so the next shard's files load while this one runs on the model."""
+
+    def __init__(self, source: ImageSource, indices: Sequence[int], executor: Optional[Executor] = None) -> None:
+        self.source, self.indices = source, list(indices)
+        self._futures: Optional[list[Future]] = None
+        if executor is not None:
+            self._futures = [executor.submit(_read, source, i) for i in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> Any:
+        if self._futures is not None:
+            return self._futures[position].result()
+        return self.source.image(self.indices[position])
+
+    def as_source(self) -> ImageSource:
+        """These images as an ImageSource with their names and true classes."""
+        true = self.source.true_labels
+        return ImageSource(
+            self,
+            [self.source.names[i] for i in self.indices],
+            None if true is None else [true[i] for i in self.indices],
+        )
+
+
+def _read(source: ImageSource, index: int) -> Any:
+    """Image ``index``; a file path comes back decoded (or as the path, so that the engine reports
+    a file it cannot read in its own words)."""
+    image = source.image(index)
+    if not isinstance(image, (str, os.PathLike)):
+        return image
+    try:
+        with Image.open(image) as opened:
+            opened.load()
+            return opened.copy()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return image
