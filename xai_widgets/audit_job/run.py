@@ -116,14 +116,16 @@ def run_audit(
     Returns:
         An :class:`AuditRun`. The store: ``job.json`` (the arguments), ``shards/NNNNNN.csv``
         (the table), ``shards/NNNNNN.npz`` (``index``; ``map:<method>@<layer>``: N×h×w float16
-        maps at the layer's own resolution, pixels for input methods; ``thumbnail:<index>`` uint8), ``shards/NNNNNN.json`` (row count and
-        SHA-256 of both files), and ``manifest.json``.
+        maps at the layer's own resolution, pixels for input methods; ``thumbnail:<index>`` uint8),
+        ``shards/NNNNNN.json`` (row count and SHA-256 of both files), and ``manifest.json``.
     """
     args = dict(locals())
     if not isinstance(model, str):
         check_model(model)
     if not isinstance(shard_size, int) or isinstance(shard_size, bool) or shard_size < 1:
         raise AuditJobError(f"shard_size must be a whole number of images, at least 1; got {shard_size!r}.")
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise AuditJobError(f"batch_size must be a whole number of images, at least 1 (or None); got {batch_size!r}.")
     if not isinstance(thumbnail, int) or thumbnail < 0:
         raise AuditJobError(f"thumbnail must be a side in pixels (0 for none); got {thumbnail!r}.")
     ranks = distributed.join(device)
@@ -169,7 +171,9 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
         raise AuditJobError(problem)
 
     total = shard_count(size, count)
-    checked = [k for k in distributed.share(range(total), ranks) if verify_shard(folder, k, len(shard_range(k, size, count)))]
+    checked = [
+        k for k in distributed.share(range(total), ranks) if verify_shard(folder, k, len(shard_range(k, size, count)))
+    ]
     finished = {k for part in distributed.gather(checked, ranks) for k in part}
     pending = [k for k in range(total) if k not in finished]
     mine = distributed.share(pending, ranks)
@@ -226,7 +230,9 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
     rate = explained / wall if wall > 0 else 0.0
     manifest: dict[str, Any] = {}
     if ranks.rank == 0:
-        manifest = _write_manifest(folder, job, (total, size, count), per_rank, earlier_runs, explained, wall, ranks.world)
+        manifest = _write_manifest(
+            folder, job, (total, size, count), per_rank, earlier_runs, explained, wall, ranks.world
+        )
         if args["progress"]:
             print(
                 f"audited {explained:,} images on {ranks.world} process(es) in {wall:.1f} s: {rate:.1f} images/s"
@@ -252,7 +258,9 @@ def _identity(args: dict[str, Any], model: nn.Module, source: Any) -> dict[str, 
         "model": args["model"] if isinstance(args["model"], str) else describe(type(args["model"])),
         "model_fingerprint": model_fingerprint(model),
         "checkpoint": None if args["checkpoint"] is None else os.fspath(args["checkpoint"]),
-        "data": os.fspath(args["data"]) if isinstance(args["data"], (str, os.PathLike)) else describe(type(args["data"])),
+        "data": os.fspath(args["data"])
+        if isinstance(args["data"], (str, os.PathLike))
+        else describe(type(args["data"])),
         "data_fingerprint": data_fingerprint(source),
         "images": len(source),
         "methods": list(args["methods"]),

@@ -52,8 +52,9 @@ def audit_shard(
     rows: list[dict[str, Any]] = []
     for number, spec in enumerate(plan.maps):
         last = number == len(plan.maps) - 1
-        batches = _batches(plan, spec, view, indices, thumbnail=plan.thumbnail if number == 0 else 0, last=last,
-                           on_images=on_images)
+        batches = _batches(
+            plan, spec, view, indices, thumbnail=plan.thumbnail if number == 0 else 0, last=last, on_images=on_images
+        )
         maps = [m for b in batches for m in b.maps]
         arrays[f"map:{spec.key}"] = np.stack([m.float().numpy() for m in maps]).astype(np.float16)
         if number == 0:
@@ -123,7 +124,9 @@ def _base_rows(plan: ShardPlan, spec: MapSpec, view: Any, indices: list[int], ba
     return rows
 
 
-def _add_metrics(rows: list[dict[str, Any]], spec: MapSpec, maps: list[torch.Tensor], batches: list[AuditBatch]) -> None:
+def _add_metrics(
+    rows: list[dict[str, Any]], spec: MapSpec, maps: list[torch.Tensor], batches: list[AuditBatch]
+) -> None:
     outside = None if batches[0].outside is None else torch.cat([b.outside for b in batches])
     pointing = None if batches[0].pointing is None else torch.cat([b.pointing for b in batches])
     for position, (row, attribution) in enumerate(zip(rows, maps, strict=True)):
