@@ -116,9 +116,10 @@ def _base_rows(plan: ShardPlan, spec: MapSpec, view: Any, indices: list[int], ba
         outside=None,
     )
     rows = []
-    for row, index in zip(result.rows(), indices, strict=True):
+    for position, (row, index) in enumerate(zip(result.rows(), indices, strict=True)):
         row = {key: value for key, value in row.items() if key not in REPORT_ONLY}
         row["index"] = index
+        row["confidence"] = float(result.confidence[position])  # all of float32's digits: sorts keep their order
         row["path"] = "" if plan.paths is None else plan.paths[index]
         rows.append({key: row.get(key) for key in BASE_COLUMNS})
     return rows
