@@ -58,6 +58,9 @@ class Gallery(OverlayWidget):
     browser. A click opens the image in the linked :class:`Explorer` (``.explorer``, shown
     with the grid by :meth:`view`), which shares the Gallery's model.
 
+    ``Gallery.open(folder)`` browses an audit store written by ``xai-widgets audit`` instead
+    (no model, the maps read from disk a page at a time): see :meth:`open_store`.
+
     Args:
         model, labels, transform, output: as for :class:`Explorer`.
         data: a list or dict of images, a folder, a torch ``Dataset`` or ``DataLoader``, or an
@@ -179,8 +182,8 @@ class Gallery(OverlayWidget):
         among the store's maps (``map``: which one first, e.g. ``"gradcam@layer4"``).
 
         A store still being written opens too: ``follow`` (seconds) re-reads it at that interval
-        until the run ends (default: every 2 s while its manifest is missing); :meth:`refresh`
-        re-reads it at once.
+        until the run ends (default: every 2 s while its manifest is missing; 0: never);
+        :meth:`refresh` re-reads it at once. A click on a tile opens no Explorer (there is no model).
         """
         from ..audit_job.store import AuditStore
 
