@@ -327,3 +327,30 @@ def test_the_gallery_follows_a_store_that_is_still_growing(one_process, tmp_path
         assert gallery.summary.startswith("200 of 200 images explained") and len(gallery.visible()) == DIGITS
     finally:
         gallery.close()
+
+
+def test_every_method_at_every_layer_and_the_gallerys_map_select(tmp_path, model):
+    data = torch.utils.data.TensorDataset(*[t[:20] for t in first_digits().tensors])
+    run_audit(
+        model, data, out=tmp_path / "out", methods=["gradcam", "saliency"], layers=["features.1", "features.3"],
+        shard_size=8, progress=False, boxes=[(0, 0, 4, 8)] * 20,
+    )  # fmt: skip
+    store = AuditStore.open(tmp_path / "out")
+    assert store.maps == ["gradcam@features.1", "gradcam@features.3", "saliency"]
+    assert "saliency:outside" in store.columns and "gradcam@features.3:pointing_hit" in store.columns
+    plain = audit(model, data, method="saliency", boxes=[(0, 0, 4, 8)] * 20, progress=False)
+    np.testing.assert_allclose(store.column("saliency:outside"), plain.outside.numpy(), atol=1e-6)
+    gallery = Gallery.open(tmp_path / "out", page_size=4)
+    try:
+        assert [m["name"] for m in gallery.methods] == store.maps and gallery.method == "gradcam@features.1"
+        assert gallery.title == "Grad-CAM at features.1 of 20 images" and "-outside" in gallery.sorts
+        gallery.method = "saliency"
+        assert gallery.title == "Saliency of 20 images" and gallery.tiles[0]["shape"] == [8, 8]
+        np.testing.assert_allclose(decode_map(gallery.tiles[0]), plain.maps[0].numpy(), rtol=1e-3, atol=1e-4)
+        gallery.sort = "-outside"
+        shown = [t["outside"] for t in gallery.tiles]
+        assert shown == pytest.approx(sorted(plain.outside.tolist(), reverse=True)[:4], abs=1e-6)
+        with pytest.raises(AuditJobError, match="has no model to run"):
+            gallery.run()
+    finally:
+        gallery.close()

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..engine import ExplainError, all_methods, get_method
 from ..engine.audit import AuditBatch, AuditResult, Target, audit_batches, class_name
+from ..engine.errors import AuditJobError
 from ..engine.image_source import image_source
 from ..engine.inputs import Transform
 from ..engine.model_state import check_model
@@ -249,7 +250,7 @@ class Gallery(OverlayWidget):
     def run(self) -> None:
         """Compute every map again (from the start), on the worker thread."""
         if self.model is None:
-            raise ExplainError("This Gallery shows an audit store; it has no model to run; refresh() re-reads it.")
+            raise AuditJobError("This Gallery shows an audit store; it has no model to run; refresh() re-reads it.")
         generation = self._jobs.new_request()
         self._data.restart()  # type: ignore[attr-defined]
         self.error, self.running = "", True
@@ -469,7 +470,7 @@ class Gallery(OverlayWidget):
     def result(self) -> AuditResult:
         """What has been computed so far as an :class:`AuditResult` (for :func:`xai_widgets.export`)."""
         if not isinstance(self._data, MemoryData):
-            raise ExplainError("A Gallery opened from a store keeps no AuditResult: read the store with AuditStore.")
+            raise AuditJobError("A Gallery opened from a store keeps no AuditResult: read the store with AuditStore.")
         data = self._data
         done = int(data.ready.sum())
         return AuditResult(
@@ -489,7 +490,7 @@ class Gallery(OverlayWidget):
     def explorer(self) -> Explorer:
         """The Explorer a clicked tile opens in (made on first use; it shares the model)."""
         if self.model is None:
-            raise ExplainError("A Gallery opened from a store has no model, so no Explorer; open one with the model.")
+            raise AuditJobError("A Gallery opened from a store has no model, so no Explorer; open one with the model.")
         if self._explorer is None:
             self._explorer = Explorer(
                 self.model, self.source, labels=self._class_names, transform=self.transform, output=self.output
