@@ -153,8 +153,9 @@ def _env() -> dict[str, str]:
 
 
 def host_costs(folder: pathlib.Path, shard_size: int = 256) -> dict[str, float]:
-    """Per image, in ms, what a rank's CPU does besides the model: read and decode the file (on the
-    read-ahead threads), prepare it (the transform), cut its thumbnail, write its share of a shard."""
+    """Per image, in ms, what a rank's CPU does besides the model: read and decode the file and
+    prepare it (the transform and the engine's checks), both on the read-ahead threads; cut its
+    thumbnail and write its share of a shard, on the main thread."""
     from xai_widgets.audit_job.reading import _read
     from xai_widgets.audit_job.shards import write_shard
     from xai_widgets.engine.audit import _thumbnail
@@ -205,26 +206,28 @@ def model_floor(batch: int = 32) -> float:
 
 
 def estimate(costs: dict[str, float], bytes_per_image: float, gpu_rate: float, read_threads: int) -> dict[str, Any]:
-    """1.28 M images on 8 GPUs, one rank per GPU. A rank's main thread prepares each image, cuts its
-    thumbnail and writes it (measured here), then waits for the GPU (``gpu_rate``: assumed); the
-    files are read and decoded ahead on ``read_threads`` threads, which keep up when their
-    cost divided by the threads stays under the rest."""
-    main_ms = costs["prepare_ms"] + costs["thumbnail_ms"] + costs["write_ms"]
+    """1.28 M images on 8 GPUs, one rank per GPU. A rank's read-ahead threads read, decode and
+    prepare each image (measured here; ``read_threads`` of them share that work); its main thread
+    cuts the thumbnail and writes the shard (measured here) and waits for the GPU (``gpu_rate``:
+    assumed). A rank goes at the pace of the slower of the two."""
+    main_ms = costs["thumbnail_ms"] + costs["write_ms"]
     gpu_ms = 1000 / gpu_rate
-    per_rank_ms = max(main_ms + gpu_ms, costs["read_and_decode_ms"] / read_threads)
+    reading_ms = (costs["read_and_decode_ms"] + costs["prepare_ms"]) / read_threads
+    per_rank_ms = max(main_ms + gpu_ms, reading_ms)
     rate = GPUS * 1000 / per_rank_ms
     return {
         "images": IMAGENET_TRAIN,
         "gpus": GPUS,
         "assumed_gpu_images_per_second_per_gpu": gpu_rate,
-        "host_main_thread_ms_per_image": round(main_ms, 3),
+        "main_thread_ms_per_image": round(main_ms, 3),
         "read_threads_per_rank": read_threads,
+        "read_threads_ms_per_image": round(reading_ms, 3),
         "per_rank_ms_per_image": round(per_rank_ms, 3),
         "images_per_second": round(rate, 1),
-        "hours": round(IMAGENET_TRAIN / rate / 3600, 2),
+        "minutes": round(IMAGENET_TRAIN / rate / 60, 1),
         "store_gigabytes": round(IMAGENET_TRAIN * bytes_per_image / 1e9, 1),
         "cpu_cores_needed": GPUS * (1 + read_threads),
-        "bound": "host main thread" if main_ms > gpu_ms else "GPU",
+        "bound": "reading threads" if reading_ms > main_ms + gpu_ms else "main thread + GPU",
     }
 
 
@@ -301,7 +304,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Estimate, {guess['images']:,} images on {guess['gpus']} GPUs (GPU assumed at "
         f"{guess['assumed_gpu_images_per_second_per_gpu']:.0f} images/s each for ResNet-18 Grad-CAM): "
-        f"{guess['images_per_second']:,.0f} images/s, {guess['hours']} h, {guess['store_gigabytes']} GB of store, "
+        f"{guess['images_per_second']:,.0f} images/s, {guess['minutes']} min, {guess['store_gigabytes']} GB of store, "
         f"bound by the {guess['bound']}; {guess['cpu_cores_needed']} CPU cores.",
     ]
     return "\n".join(lines)

@@ -44,7 +44,9 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("--shard-size", type=int, default=256, help="images per shard (default: 256)")
     audit.add_argument("--thumbnail", type=int, default=64, help="longest side of kept thumbnails, 0: none (64)")
     audit.add_argument("--device", help="default: cuda:LOCAL_RANK when CUDA is available, else cpu")
-    audit.add_argument("--read-threads", type=int, default=4, help="threads reading image files ahead (default: 4)")
+    audit.add_argument(
+        "--read-threads", type=int, default=4, help="threads reading and preparing images ahead (default: 4)"
+    )
     audit.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
     return top
 

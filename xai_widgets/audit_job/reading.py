@@ -1,4 +1,4 @@
-"""A shard's images as an ImageSource, files read ahead on threads while the model works."""
+"""A shard's images as an ImageSource, read and prepared ahead on threads while the model works."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ from typing import Any, Optional
 from PIL import Image
 
 from ..engine.image_source import ImageSource
+from ..engine.inputs import Transform, prepare_image
 
 
 class ShardImages:
-    """Images ``indices`` of ``source``, in order. With an ``executor``, image files are opened
-    and decoded on its threads as soon as the shard is made (PIL releases the GIL while it
-    decodes), so the next shard's files load while this one runs on the model."""
+    """Images ``indices`` of ``source``, in order. With an ``executor``, each image is read,
+    decoded and prepared (``transform`` and the engine's checks: a ``PreparedImage``) on its
+    threads as soon as the shard is made (PIL and torch release the GIL while they work), so the
+    next shard loads while this one runs on the model and the rank's main thread only feeds it."""
 
-    def __init__(self, source: ImageSource, indices: Sequence[int], executor: Optional[Executor] = None) -> None:
+    def __init__(
+        self,
+        source: ImageSource,
+        indices: Sequence[int],
+        executor: Optional[Executor] = None,
+        transform: Optional[Transform] = None,
+    ) -> None:
         self.source, self.indices = source, list(indices)
         self._futures: Optional[list[Future]] = None
         if executor is not None:
-            self._futures = [executor.submit(_read, source, i) for i in self.indices]
+            self._futures = [executor.submit(_prepared, source, i, transform) for i in self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -39,6 +47,16 @@ class ShardImages:
             [self.source.names[i] for i in self.indices],
             None if true is None else [true[i] for i in self.indices],
         )
+
+
+def _prepared(source: ImageSource, index: int, transform: Optional[Transform]) -> Any:
+    """Image ``index`` prepared for the model; as the data holds it if that fails, so that the
+    engine reports the problem in its own words on the main thread."""
+    image = _read(source, index)
+    try:
+        return prepare_image(image, transform)
+    except Exception:
+        return image
 
 
 def _read(source: ImageSource, index: int) -> Any:

@@ -37,6 +37,7 @@ from .job import (
     regions_digest,
 )
 from .progress import RankProgress
+from .reading import ShardImages
 from .shard_audit import ShardPlan, audit_shard
 from .shards import atomic_write, finished_notes, read_note, shard_count, shard_range, verify_shard, write_shard
 from .spec import (
@@ -110,7 +111,8 @@ def run_audit(
         shard_size: images per shard (a fixed cut of the data set, the same for any number of ranks).
         thumbnail: longest side of the pictures kept for the Gallery (0: none).
         device: where a factory-built model runs (default ``cuda:LOCAL_RANK`` if CUDA is available).
-        read_threads: threads that read and decode image files ahead (0: none).
+        read_threads: threads that read, decode and prepare (``transform``) the images of the
+            current and next shard ahead of the model (0: none, all on the main thread).
         progress: a bar per rank on a terminal (else a line per shard) and the throughput at the end.
 
     Returns:
@@ -205,9 +207,9 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
     threads = ThreadPoolExecutor(args["read_threads"]) if args["read_threads"] > 0 else None
     written = []
     try:
-        upcoming = _images(source, mine, 0, size, count, threads)
+        upcoming = _images(source, mine, 0, (size, count), threads, transform)
         for position, number in enumerate(mine):
-            images, upcoming = upcoming, _images(source, mine, position + 1, size, count, threads)
+            images, upcoming = upcoming, _images(source, mine, position + 1, (size, count), threads, transform)
             shard_start = time.perf_counter()
             rows, arrays = audit_shard(plan, images, bar.images)
             seconds = time.perf_counter() - shard_start
@@ -244,12 +246,11 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
     return AuditRun(folder, count, explained, len(finished), wall, rate, ranks.world, manifest)
 
 
-def _images(source: Any, mine: list[int], position: int, size: int, count: int, threads: Any) -> Any:
-    from .reading import ShardImages
-
+def _images(source: Any, mine: list[int], position: int, cut: tuple[int, int], threads: Any, transform: Any) -> Any:
+    """Shard ``mine[position]``'s images, being read and prepared on ``threads`` from now on."""
     if position >= len(mine):
         return None
-    return ShardImages(source, shard_range(mine[position], size, count), threads)
+    return ShardImages(source, shard_range(mine[position], *cut), threads, transform)
 
 
 def _identity(args: dict[str, Any], model: nn.Module, source: Any) -> dict[str, Any]:
