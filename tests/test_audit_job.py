@@ -354,3 +354,20 @@ def test_every_method_at_every_layer_and_the_gallerys_map_select(tmp_path, model
             gallery.run()
     finally:
         gallery.close()
+
+
+def test_a_store_with_no_finished_shard_yet_opens_empty(one_process, tmp_path):
+    out = tmp_path / "starting"
+    shutil.copytree(one_process, out)
+    for note in (out / SHARDS).glob("*.json"):
+        note.unlink()
+    (out / "manifest.json").unlink()
+    store = AuditStore.open(out)
+    assert store.ready.sum() == 0 and not store.complete and store.refresh() == []
+    with pytest.raises(AuditJobError, match="shard is not finished yet"):
+        store.map(0)
+    gallery = Gallery.open(out, follow=0)
+    try:
+        assert gallery.tiles == [] and gallery.summary == "0 of 200 images explained" and not gallery.running
+    finally:
+        gallery.close()
