@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import platform
 import random
@@ -154,9 +155,9 @@ def _env() -> dict[str, str]:
 
 
 def host_costs(folder: pathlib.Path, shard_size: int = 256) -> dict[str, float]:
-    """Per image, in ms, what a rank's CPU does besides the model: read and decode the file and
-    prepare it (the transform and the engine's checks), both on the read-ahead threads; cut its
-    thumbnail and write its share of a shard, on the main thread."""
+    """Per image, in ms, what a rank's CPU does besides the model: read and decode the file,
+    prepare it (the transform and the engine's checks) and cut its thumbnail, on the read-ahead
+    threads; write its share of a shard, on the writer thread."""
     from xai_widgets.audit_job.reading import _read
     from xai_widgets.audit_job.shards import write_shard
     from xai_widgets.engine.audit import _thumbnail
@@ -207,28 +208,30 @@ def model_floor(batch: int = 32) -> float:
 
 
 def estimate(costs: dict[str, float], bytes_per_image: float, gpu_rate: float, read_threads: int) -> dict[str, Any]:
-    """1.28 M images on 8 GPUs, one rank per GPU. A rank's read-ahead threads read, decode and
-    prepare each image (measured here; ``read_threads`` of them share that work); its main thread
-    cuts the thumbnail and writes the shard (measured here) and waits for the GPU (``gpu_rate``:
-    assumed). A rank goes at the pace of the slower of the two."""
-    main_ms = costs["thumbnail_ms"] + costs["write_ms"]
+    """1.28 M images on 8 GPUs, one rank per GPU. A rank's ``read_threads`` read, decode and
+    prepare each image and cut its thumbnail, its writer thread writes the shards (all measured
+    here), and its main thread feeds the GPU (``gpu_rate``: assumed). The three overlap, so a
+    rank goes at the pace of the slowest."""
+    reading_ms = (costs["read_and_decode_ms"] + costs["prepare_ms"] + costs["thumbnail_ms"]) / read_threads
     gpu_ms = 1000 / gpu_rate
-    reading_ms = (costs["read_and_decode_ms"] + costs["prepare_ms"]) / read_threads
-    per_rank_ms = max(main_ms + gpu_ms, reading_ms)
+    stages = {"reading threads": reading_ms, "writer thread": costs["write_ms"], "GPU": gpu_ms}
+    per_rank_ms = max(stages.values())
     rate = GPUS * 1000 / per_rank_ms
+    threads_for_gpu = math.ceil(reading_ms * read_threads / gpu_ms)
     return {
         "images": IMAGENET_TRAIN,
         "gpus": GPUS,
         "assumed_gpu_images_per_second_per_gpu": gpu_rate,
-        "main_thread_ms_per_image": round(main_ms, 3),
         "read_threads_per_rank": read_threads,
-        "read_threads_ms_per_image": round(reading_ms, 3),
-        "per_rank_ms_per_image": round(per_rank_ms, 3),
+        "ms_per_image_per_rank": {name: round(value, 3) for name, value in stages.items()},
         "images_per_second": round(rate, 1),
         "minutes": round(IMAGENET_TRAIN / rate / 60, 1),
         "store_gigabytes": round(IMAGENET_TRAIN * bytes_per_image / 1e9, 1),
-        "cpu_cores_needed": GPUS * (1 + read_threads),
-        "bound": "reading threads" if reading_ms > main_ms + gpu_ms else "main thread + GPU",
+        "cpu_cores_needed": GPUS * (2 + read_threads),
+        "bound": max(stages, key=stages.get),
+        "read_threads_to_be_gpu_bound": threads_for_gpu,
+        "images_per_second_gpu_bound": round(GPUS * gpu_rate, 1),
+        "minutes_gpu_bound": round(IMAGENET_TRAIN / (GPUS * gpu_rate) / 60, 1),
     }
 
 
@@ -306,7 +309,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"Estimate, {guess['images']:,} images on {guess['gpus']} GPUs (GPU assumed at "
         f"{guess['assumed_gpu_images_per_second_per_gpu']:.0f} images/s each for ResNet-18 Grad-CAM): "
         f"{guess['images_per_second']:,.0f} images/s, {guess['minutes']} min, {guess['store_gigabytes']} GB of store, "
-        f"bound by the {guess['bound']}; {guess['cpu_cores_needed']} CPU cores.",
+        f"bound by the {guess['bound']}; {guess['cpu_cores_needed']} CPU cores "
+        f"({guess['read_threads_to_be_gpu_bound']} read threads a rank would make it GPU-bound: "
+        f"{guess['minutes_gpu_bound']} min).",
     ]
     return "\n".join(lines)
 

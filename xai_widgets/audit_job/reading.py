@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, Optional
 
+import numpy as np
 from PIL import Image
 
+from ..engine.audit import _thumbnail
 from ..engine.image_source import ImageSource
 from ..engine.inputs import Transform, prepare_image
 
 
 class ShardImages:
     """Images ``indices`` of ``source``, in order. With an ``executor``, each image is read,
-    decoded and prepared (``transform`` and the engine's checks: a ``PreparedImage``) on its
-    threads as soon as the shard is made (PIL and torch release the GIL while they work), so the
-    next shard loads while this one runs on the model and the rank's main thread only feeds it."""
+    decoded and prepared (``transform`` and the engine's checks: a ``PreparedImage``), and its
+    thumbnail (longest side ``thumbnail``) cut, on its threads as soon as the shard is made (PIL
+    and torch release the GIL while they work), so the next shard loads while this one runs on
+    the model and the rank's main thread only feeds it."""
 
     def __init__(
         self,
@@ -25,19 +28,30 @@ class ShardImages:
         indices: Sequence[int],
         executor: Optional[Executor] = None,
         transform: Optional[Transform] = None,
+        thumbnail: int = 0,
     ) -> None:
-        self.source, self.indices = source, list(indices)
+        self.source, self.indices, self.transform, self.side = source, list(indices), transform, thumbnail
         self._futures: Optional[list[Future]] = None
         if executor is not None:
-            self._futures = [executor.submit(_prepared, source, i, transform) for i in self.indices]
+            self._futures = [executor.submit(_prepared, source, i, transform, thumbnail) for i in self.indices]
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, position: int) -> Any:
         if self._futures is not None:
-            return self._futures[position].result()
+            return self._futures[position].result()[0]
         return self.source.image(self.indices[position])
+
+    def thumbnails(self) -> list[np.ndarray]:
+        """Each image's thumbnail (cut on the main thread where the threads could not)."""
+        pictures = []
+        for position in range(len(self)):
+            done = self._futures[position].result()[1] if self._futures is not None else None
+            if done is None:
+                done = _thumbnail(prepare_image(self[position], self.transform).display, self.side)
+            pictures.append(done)
+        return pictures
 
     def as_source(self) -> ImageSource:
         """These images as an ImageSource with their names and true classes."""
@@ -49,14 +63,16 @@ class ShardImages:
         )
 
 
-def _prepared(source: ImageSource, index: int, transform: Optional[Transform]) -> Any:
-    """Image ``index`` prepared for the model; as the data holds it if that fails, so that the
-    engine reports the problem in its own words on the main thread."""
+def _prepared(source: ImageSource, index: int, transform: Optional[Transform], side: int) -> tuple[Any, Any]:
+    """Image ``index`` prepared for the model, and its thumbnail; as the data holds it (and no
+    thumbnail) if that fails, so that the engine reports the problem in its own words on the
+    main thread."""
     image = _read(source, index)
     try:
-        return prepare_image(image, transform)
+        prepared = prepare_image(image, transform)
     except Exception:
-        return image
+        return image, None
+    return prepared, _thumbnail(prepared.display, side) if side else None
 
 
 def _read(source: ImageSource, index: int) -> Any:

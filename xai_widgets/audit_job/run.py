@@ -10,7 +10,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -205,19 +205,30 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
     setup = time.perf_counter() - started
     began = time.perf_counter()
     threads = ThreadPoolExecutor(args["read_threads"]) if args["read_threads"] > 0 else None
-    written = []
+    writer = ThreadPoolExecutor(1, thread_name_prefix="xai-widgets-writer")  # a shard is written during the next
+    written: list[dict[str, Any]] = []
+    writing: Optional[tuple[int, Future]] = None
+
+    def finish_writing() -> None:
+        if writing is not None:
+            written.append(writing[1].result())  # a failed write raises here
+            bar.shard(writing[0], _overall(folder, size, count) if ranks.rank == 0 else None)
+
     try:
-        upcoming = _images(source, mine, 0, (size, count), threads, transform)
+        reading = (threads, transform, args["thumbnail"])
+        upcoming = _images(source, mine, 0, (size, count), reading)
         for position, number in enumerate(mine):
-            images, upcoming = upcoming, _images(source, mine, position + 1, (size, count), threads, transform)
+            images, upcoming = upcoming, _images(source, mine, position + 1, (size, count), reading)
             shard_start = time.perf_counter()
             rows, arrays = audit_shard(plan, images, bar.images)
             seconds = time.perf_counter() - shard_start
             note = {"rank": ranks.rank, "world": ranks.world, "host": platform.node(), "pid": os.getpid()}
             note.update({"first": images.indices[0], "stop": images.indices[-1] + 1, "seconds": round(seconds, 3)})
-            written.append(write_shard(folder, number, rows, columns, arrays, note))
-            bar.shard(number, _overall(folder, size, count) if ranks.rank == 0 else None)
+            finish_writing()
+            writing = (number, writer.submit(write_shard, folder, number, rows, columns, arrays, note))
+        finish_writing()
     finally:
+        writer.shutdown(wait=True)
         bar.close()
         if threads is not None:
             threads.shutdown(wait=False, cancel_futures=True)
@@ -246,11 +257,12 @@ def _run(ranks: Ranks, args: dict[str, Any]) -> AuditRun:
     return AuditRun(folder, count, explained, len(finished), wall, rate, ranks.world, manifest)
 
 
-def _images(source: Any, mine: list[int], position: int, cut: tuple[int, int], threads: Any, transform: Any) -> Any:
-    """Shard ``mine[position]``'s images, being read and prepared on ``threads`` from now on."""
+def _images(source: Any, mine: list[int], position: int, cut: tuple[int, int], reading: tuple) -> Any:
+    """Shard ``mine[position]``'s images, read and prepared (and thumbnailed) on the threads from now on."""
     if position >= len(mine):
         return None
-    return ShardImages(source, shard_range(mine[position], *cut), threads, transform)
+    threads, transform, side = reading
+    return ShardImages(source, shard_range(mine[position], *cut), threads, transform, side)
 
 
 def _identity(args: dict[str, Any], model: nn.Module, source: Any) -> dict[str, Any]:

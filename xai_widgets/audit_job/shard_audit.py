@@ -52,15 +52,13 @@ def audit_shard(
     rows: list[dict[str, Any]] = []
     for number, spec in enumerate(plan.maps):
         last = number == len(plan.maps) - 1
-        batches = _batches(
-            plan, spec, view, indices, thumbnail=plan.thumbnail if number == 0 else 0, last=last, on_images=on_images
-        )
+        batches = _batches(plan, spec, view, indices, last=last, on_images=on_images)
         maps = [m for b in batches for m in b.maps]
         arrays[f"map:{spec.key}"] = np.stack([m.float().numpy() for m in maps]).astype(np.float16)
         if number == 0:
             rows = _base_rows(plan, spec, view, indices, batches)
             if plan.thumbnail:
-                pictures = [t for b in batches for t in b.thumbnails]
+                pictures = images.thumbnails()  # cut on the reading threads
                 arrays.update({f"thumbnail:{i}": p.astype(np.uint8) for i, p in zip(indices, pictures, strict=True)})
         _add_metrics(rows, spec, maps, batches)
     return rows, arrays
@@ -72,7 +70,6 @@ def _batches(
     view: Any,
     indices: list[int],
     *,
-    thumbnail: int,
     last: bool,
     on_images: Callable[[int], None],
 ) -> list[AuditBatch]:
@@ -96,7 +93,7 @@ def _batches(
                 batch_size=plan.batch_size,
                 masks=None if plan.masks is None else [plan.masks[i] for i in indices],
                 boxes=None if plan.boxes is None else [plan.boxes[i] for i in indices],
-                thumbnail=thumbnail or None,
+                thumbnail=None,
             )
         )
 
