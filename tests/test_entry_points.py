@@ -5,6 +5,7 @@ import inspect
 import pytest
 
 from xai_widgets import Compare, Explorer, FeatureMaps, Gallery, Session, audit, benchmark_methods, explain
+from xai_widgets.audit_job import run_audit
 from xai_widgets.engine import cascading_randomisation, faithfulness, grad_cam_batch, random_logit, sensitivity
 
 MODEL_ARGUMENTS = ("model", "transform", "output")
@@ -12,13 +13,13 @@ MODEL_ARGUMENTS = ("model", "transform", "output")
 
 @pytest.mark.parametrize(
     "entry",
-    [Session, explain, Explorer, Compare, Gallery, FeatureMaps, audit, benchmark_methods],
+    [Session, explain, Explorer, Compare, Gallery, FeatureMaps, audit, benchmark_methods, run_audit],
     ids=lambda e: e.__name__,
 )
 def test_model_arguments_are_the_same_everywhere(entry):
     parameters = inspect.signature(entry).parameters
     assert all(name in parameters for name in MODEL_ARGUMENTS)
-    if entry in (Explorer, Compare, Gallery, FeatureMaps, audit):
+    if entry in (Explorer, Compare, Gallery, FeatureMaps, audit, run_audit):
         assert "labels" in parameters
 
 

@@ -29,9 +29,11 @@ def test_wheel_contains_the_freshly_built_bundle(tmp_path):
         bundle = archive.read("xai_widgets/static/explorer.js").decode()
         compare = archive.read("xai_widgets/static/compare.js").decode()
         style = archive.read("xai_widgets/static/widgets.css").decode()
+        entry_points = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "xai_widgets/widgets/explorer.py" in names
     assert "xai_widgets/engine/session.py" in names
     assert "export" in bundle and "xai-canvas" in bundle  # the anywidget ESM, not a stand-in
     assert "export" in compare and "xai-cell-canvas" in compare
     assert ".xai-explorer" in style and ".xai-legend" in style  # the widgets' _css
     assert not [n for n in names if "node_modules" in n or n.startswith("tests/")]
+    assert "xai-widgets = xai_widgets.audit_job.cli:main" in entry_points  # the audit job's console script

@@ -33,3 +33,7 @@ class ModelCallError(ExplainError, RuntimeError):
 
 class ModelChangedError(ExplainError):
     """The model changed (a layer replaced, weights updated) after the image's forward was kept."""
+
+
+class AuditJobError(ExplainError):
+    """A batch audit job's arguments, inputs or output folder cannot be used as given."""

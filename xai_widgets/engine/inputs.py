@@ -34,8 +34,12 @@ def prepare_image(image: ImageLike, transform: Optional[Transform] = None) -> Pr
     """Load ``image``, apply ``transform`` if given, and build its display picture.
 
     Every change made to the image on the way (alpha dropped, grayscale repeated, 16-bit or
-    0–255 floats rescaled, a huge image downscaled) is described in ``notes``.
+    0–255 floats rescaled, a huge image downscaled) is described in ``notes``. An image prepared
+    already (a :class:`PreparedImage`, e.g. on a batch job's reading threads) is returned as it
+    is: its transform was applied when it was made.
     """
+    if isinstance(image, PreparedImage):
+        return image
     notes: list[str] = []
     if isinstance(image, torch.Tensor):
         checked = _checked_tensor(image.detach(), notes, scale_uint8=transform is None)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import threading
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import ipywidgets
 import numpy as np
@@ -15,6 +17,7 @@ from torch import nn
 
 from ..engine import ExplainError, all_methods, get_method
 from ..engine.audit import AuditBatch, AuditResult, Target, audit_batches, class_name
+from ..engine.errors import AuditJobError
 from ..engine.image_source import image_source
 from ..engine.inputs import Transform
 from ..engine.model_state import check_model
@@ -22,6 +25,7 @@ from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
 from .bundles import bundle
 from .explorer import Explorer
+from .gallery_data import GalleryData, MemoryData, StoreData
 from .jobs import LatestWins
 from .labels import check_labels
 from .overlay import OverlayWidget
@@ -34,6 +38,16 @@ FILTERS = ("all", "misclassified", "correct", "low_confidence")
 SORTS = ("index", "confidence", "-confidence", "outside", "-outside")
 
 
+class _StoreOrComm:
+    """``Gallery.open(folder)`` (on the class) opens an audit store; ``widget.open()`` (on a
+    widget) stays ipywidgets' own: it opens the widget's comm."""
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return owner.open_store  # type: ignore[attr-defined]
+        return super(Gallery, instance).open
+
+
 class Gallery(OverlayWidget):
     """Every image of a data set with its map, predicted and true class and confidence.
 
@@ -44,6 +58,9 @@ class Gallery(OverlayWidget):
     the given mask or box) run in the kernel, and only the current page travels to the
     browser. A click opens the image in the linked :class:`Explorer` (``.explorer``, shown
     with the grid by :meth:`view`), which shares the Gallery's model.
+
+    ``Gallery.open(folder)`` browses an audit store written by ``xai-widgets audit`` instead
+    (no model, the maps read from disk a page at a time): see :meth:`open_store`.
 
     Args:
         model, labels, transform, output: as for :class:`Explorer`.
@@ -108,27 +125,10 @@ class Gallery(OverlayWidget):
         self._batch_size = batch_size
         self._signed = spec.signed
         count = len(self.source)
-        self._predicted = torch.full((count,), -1, dtype=torch.long)
-        self._confidence = torch.full((count,), float("nan"))
-        self._targets = torch.full((count,), -1, dtype=torch.long)
-        self._outside: Optional[torch.Tensor] = (
-            None if masks is None and boxes is None else torch.full((count,), float("nan"))
+        self._data: GalleryData = MemoryData(
+            self.source.names, self.source.true_labels, outside=masks is not None or boxes is not None
         )
-        self._maps: list[Optional[torch.Tensor]] = [None] * count
-        self._thumbnails: list[Optional[np.ndarray]] = [None] * count
-        self._photos: dict[int, bytes] = {}  # PNG bytes of thumbnails already sent
-        self._layer: Optional[str] = None
-        self._done = 0
-        self._jobs = LatestWins()
-        self._explorer: Optional[Explorer] = None
-        self._closed = False
-        super().__init__(
-            page_size=max(1, int(page_size)),
-            columns=max(1, int(columns)),
-            sorts=[s for s in SORTS if "outside" not in s or self._outside is not None],
-            opacity=opacity,
-            colormap=colormap,
-            normalization=normalization,
+        self._start(
             title=f"{spec.label} of {count:,} images",
             method=spec.name,
             methods=[
@@ -136,17 +136,124 @@ class Gallery(OverlayWidget):
                 for m in all_methods()
                 if m.name == spec.name or not (m.slow or m.needs_attention)
             ],
+            page_size=page_size,
+            columns=columns,
+            opacity=opacity,
+            colormap=colormap,
+            normalization=normalization,
+        )
+        self.run()
+
+    def _start(self, *, page_size: int, columns: int, **traits: Any) -> None:
+        """What every Gallery sets up, whatever its data: the widget, its first (empty) page."""
+        self._photos: dict[int, bytes] = {}  # PNG bytes of thumbnails already sent
+        self._layer: Optional[str] = None
+        self._jobs = LatestWins()
+        self._explorer: Optional[Explorer] = None
+        self._closed = False
+        self._lock = threading.RLock()  # a store's refresh (on a thread) and a page never interleave
+        self._following: Optional[threading.Event] = None
+        super().__init__(
+            page_size=max(1, int(page_size)),
+            columns=max(1, int(columns)),
+            sorts=[s for s in SORTS if "outside" not in s or self._data.outside_kept],
+            **traits,
         )
         self._shown: list[int] = []  # image indices of the tiles sent
         self._show()
-        self.run()
+
+    @classmethod
+    def open_store(
+        cls,
+        folder: Union[str, os.PathLike],
+        *,
+        map: Optional[str] = None,
+        follow: Optional[float] = None,
+        page_size: int = 48,
+        columns: int = 8,
+        opacity: float = 0.5,
+        colormap: str = "turbo",
+        normalization: str = "auto",
+    ) -> Gallery:
+        """Browse an audit store (written by ``xai-widgets audit`` / ``run_audit``) without a model.
+
+        Only the table is read into memory; the maps and thumbnails of the page shown are read
+        from the store's shards as the page changes, so a store of any size opens. The filters,
+        sorts and pages are those of a Gallery that computes its maps; the method select picks
+        among the store's maps (``map``: which one first, e.g. ``"gradcam@layer4"``).
+
+        A store still being written opens too: ``follow`` (seconds) re-reads it at that interval
+        until the run ends (default: every 2 s while its manifest is missing; 0: never);
+        :meth:`refresh` re-reads it at once. A click on a tile opens no Explorer (there is no model).
+        """
+        from ..audit_job.store import AuditStore
+
+        store = AuditStore.open(folder)
+        data = StoreData(store, map)
+        gallery = cls.__new__(cls)
+        gallery.model, gallery.transform, gallery.output, gallery.source = None, None, None, None
+        gallery._class_names = check_labels(store.labels)
+        gallery._settings = dict(method=data.key, layer=None, target="predicted", masks=None, boxes=None)
+        gallery._batch_size = None
+        gallery._data = data
+        gallery._signed = _store_map_signed(store, data.key)
+        gallery._start(
+            title=_store_title(store, data.key),
+            method=data.key,
+            methods=[{"name": key, "label": _store_map_label(store, key)} for key in store.maps],
+            page_size=page_size,
+            columns=columns,
+            opacity=opacity,
+            colormap=colormap,
+            normalization=normalization,
+        )
+        every = follow if follow is not None else (None if store.complete else 2.0)
+        if every:
+            gallery._follow(float(every))
+        return gallery
+
+    open = _StoreOrComm()
+
+    def refresh(self) -> list[int]:
+        """Re-read the store (a Gallery opened from a folder): the images its run finished since."""
+        if not isinstance(self._data, StoreData):
+            return []
+        with self._lock:
+            fresh = self._data.refresh()
+            if fresh:
+                self.progress = {"done": int(self._data.ready.sum()), "total": self._data.count} if self.running else {}
+                self._show(fresh=set(fresh))
+        return fresh
+
+    def _follow(self, every: float) -> None:
+        stop = self._following = threading.Event()
+        self.running = True
+        self.progress = {"done": int(self._data.ready.sum()), "total": self._data.count}
+
+        def loop() -> None:
+            try:
+                while not stop.wait(every) and not self._closed:
+                    self.refresh()
+                    if self._data.store.complete:  # type: ignore[attr-defined]
+                        break
+            except Exception as err:  # a store damaged under our feet: say so, keep the widget
+                log.exception("following the audit store failed")
+                self.error = f"{type(err).__name__}: {err}"
+            finally:
+                if not self._closed:
+                    self._finish()
+
+        threading.Thread(target=loop, name="xai-widgets-store", daemon=True).start()
 
     # -- the batch run ------------------------------------------------------------------
 
     def run(self) -> None:
         """Compute every map again (from the start), on the worker thread."""
+        if self.model is None:
+            raise AuditJobError("This Gallery shows an audit store; it has no model to run; refresh() re-reads it.")
         generation = self._jobs.new_request()
-        self._done, self.error, self.running = 0, "", True
+        self._data.restart()  # type: ignore[attr-defined]
+        self.error, self.running = "", True
         self.progress = {"done": 0, "total": len(self.source)}
         settings = dict(self._settings)
 
@@ -174,14 +281,19 @@ class Gallery(OverlayWidget):
         self._jobs.submit(job, generation, lambda done, total: None)
 
     def cancel(self) -> None:
-        """Stop the run after the current batch; what is done so far stays shown."""
+        """Stop the run after the current batch (or stop following a store); what is done so far stays shown."""
         self._jobs.new_request()
+        if self._following is not None:
+            self._following.set()
         self._finish()
 
     @traitlets.observe("method")
     def _on_method(self, change: dict) -> None:
         """Another method from the select: every map is computed again with it."""
         if self._closed or change["new"] == self._settings["method"]:
+            return
+        if isinstance(self._data, StoreData):
+            self._choose_map(change["new"])
             return
         try:
             spec = get_method(change["new"])
@@ -192,6 +304,21 @@ class Gallery(OverlayWidget):
         self.title = f"{spec.label} of {len(self.source):,} images"
         self._shown = []
         self.run()
+
+    def _choose_map(self, key: str) -> None:
+        try:
+            self._data.choose(key)  # type: ignore[attr-defined]
+        except ExplainError as err:
+            self.error = str(err)
+            return
+        store = self._data.store  # type: ignore[attr-defined]
+        self._settings["method"], self._signed = key, _store_map_signed(store, key)
+        self.title = _store_title(store, key)
+        self.sorts = [s for s in SORTS if "outside" not in s or self._data.outside_kept]
+        if self.sort not in self.sorts:
+            self.sort = "index"
+        self._shown = []
+        self._show()
 
     @traitlets.observe("stop")
     def _on_stop(self, change: dict) -> None:
@@ -204,18 +331,9 @@ class Gallery(OverlayWidget):
         return self
 
     def _add(self, batch: AuditBatch) -> None:
-        rows = range(batch.start, batch.start + len(batch.predicted))
-        self._predicted[rows.start : rows.stop] = batch.predicted
-        self._confidence[rows.start : rows.stop] = batch.confidence
-        self._targets[rows.start : rows.stop] = batch.targets
-        if self._outside is not None and batch.outside is not None:
-            self._outside[rows.start : rows.stop] = batch.outside
-        for row, index in enumerate(rows):
-            self._maps[index] = batch.maps[row]
-            self._thumbnails[index] = batch.thumbnails[row]
+        rows = self._data.add(batch)  # type: ignore[attr-defined]
         self._layer = batch.layer
-        self._done = rows.stop
-        self.progress = {"done": self._done, "total": len(self.source)}
+        self.progress = {"done": rows.stop, "total": len(self.source)}
         self._show(fresh=set(rows))
 
     def _fail(self, message: str) -> None:
@@ -241,33 +359,38 @@ class Gallery(OverlayWidget):
 
     def visible(self) -> list[int]:
         """The indices the filter keeps, in the sort's order (computed images only)."""
-        done = list(range(self._done))
-        kept = [i for i in done if self._keeps(i)]
-        key = self.sort.lstrip("-")
-        if key == "confidence":
-            values = self._confidence.tolist()
-        elif key == "outside" and self._outside is not None:
-            values = np.nan_to_num(self._outside.numpy(), nan=-1.0).tolist()
-        else:
-            return kept
-        return sorted(kept, key=lambda i: values[i], reverse=self.sort.startswith("-"))
+        with self._lock:
+            data = self._data
+            kept = np.flatnonzero(data.ready & self._keeps(data))
+            key = self.sort.lstrip("-")
+            if key == "confidence":
+                values = data.confidence[kept]
+            elif key == "outside" and data.outside_kept:
+                values = np.nan_to_num(data.outside[kept], nan=-1.0)
+            else:
+                return kept.tolist()
+            order = np.argsort(-values if self.sort.startswith("-") else values, kind="stable")
+            return kept[order].tolist()
 
-    def _keeps(self, index: int) -> bool:
-        true = self.source.true_labels
-        predicted = int(self._predicted[index])
+    def _keeps(self, data: GalleryData) -> np.ndarray:
+        known = data.true >= 0 if data.has_true else np.zeros(data.count, dtype=bool)
         if self.filter == "misclassified":
-            return true is not None and predicted != true[index]
+            return known & (data.predicted != data.true)
         if self.filter == "correct":
-            return true is not None and predicted == true[index]
+            return known & (data.predicted == data.true)
         if self.filter == "low_confidence":
-            return float(self._confidence[index]) < self.low_confidence
+            return data.confidence < self.low_confidence
         if self.filter.startswith("class:"):
             wanted = int(self.filter.split(":", 1)[1])
-            return predicted == wanted or (true is not None and true[index] == wanted)
-        return True
+            return (data.predicted == wanted) | (known & (data.true == wanted))
+        return np.ones(data.count, dtype=bool)
 
     def _show(self, fresh: Optional[set[int]] = None) -> None:
         """Send the current page; after a batch (``fresh``: its images), only if the page changed."""
+        with self._lock:
+            self._show_locked(fresh)
+
+    def _show_locked(self, fresh: Optional[set[int]]) -> None:
         order = self.visible()
         pages = max(1, math.ceil(len(order) / self.page_size))
         page = min(self.page, pages - 1)
@@ -283,14 +406,15 @@ class Gallery(OverlayWidget):
             self.summary = self._summary(len(order))
 
     def _tile(self, index: int) -> dict[str, Any]:
-        predicted, true = int(self._predicted[index]), self._true(index)
-        confidence = float(self._confidence[index])
+        data = self._data
+        predicted, true = int(data.predicted[index]), self._true(index)
+        confidence = float(data.confidence[index])
         title = f"{self._label(predicted)} ({confidence:.0%})"
         if true is not None and true != predicted:
             title += f" · true {self._label(true)}"
         tile = {
             "index": index,
-            "name": self.source.names[index],
+            "name": data.names[index],
             "title": title,
             "predicted": predicted,
             "true": true,
@@ -300,38 +424,44 @@ class Gallery(OverlayWidget):
             "error": None,
             "photo": self._photo(index),
         }
-        if self._outside is not None:
-            tile["outside"] = float(self._outside[index])
-        attribution = self._maps[index]
+        if data.outside_kept:
+            tile["outside"] = float(data.outside[index])
+        attribution = data.map(index)
         return {**tile, **encode_map(attribution)} if attribution is not None else tile
 
     def _photo(self, index: int) -> bytes:
-        if index not in self._photos and self._thumbnails[index] is not None:
-            self._photos[index] = encode_png(self._thumbnails[index])
+        if index not in self._photos:
+            picture = self._data.thumbnail(index)
+            if picture is not None:
+                self._photos[index] = encode_png(picture)
         return self._photos.get(index, b"")
 
     def _true(self, index: int) -> Optional[int]:
-        return None if self.source.true_labels is None else self.source.true_labels[index]
+        true = int(self._data.true[index])
+        return None if not self._data.has_true or true < 0 else true
 
     def _label(self, index: Optional[int]) -> str:
         return class_name(self._class_names, index)
 
     def _filter_choices(self) -> list[dict[str, str]]:
         choices = [{"value": "all", "label": "all images"}]
-        if self.source.true_labels is not None:
+        data = self._data
+        if data.has_true:
             choices += [{"value": "misclassified", "label": "misclassified"}, {"value": "correct", "label": "correct"}]
         choices.append({"value": "low_confidence", "label": f"confidence below {self.low_confidence:g}"})
-        seen = sorted(set(self._predicted[: self._done].tolist()) | set(self.source.true_labels or []))
+        seen = sorted(set(np.unique(data.predicted[data.ready]).tolist()) | set(np.unique(data.true).tolist()))
         choices += [{"value": f"class:{k}", "label": f"class {self._label(k)}"} for k in seen if k >= 0]
         return choices
 
     def _summary(self, shown: int) -> str:
-        parts = [f"{self._done:,} of {len(self.source):,} images explained"]
-        if self.source.true_labels is not None and self._done:
-            truth = torch.tensor(self.source.true_labels[: self._done])
-            wrong = int((self._predicted[: self._done] != truth).sum())
-            parts.append(f"{wrong:,} misclassified (accuracy {1 - wrong / self._done:.3f})")
-        if shown != self._done:
+        data = self._data
+        done = int(data.ready.sum())
+        parts = [f"{done:,} of {data.count:,} images explained"]
+        known = data.ready & (data.true >= 0) if data.has_true else None
+        if known is not None and known.any():
+            wrong = int((data.predicted[known] != data.true[known]).sum())
+            parts.append(f"{wrong:,} misclassified (accuracy {1 - wrong / int(known.sum()):.3f})")
+        if shown != done:
             parts.append(f"{shown:,} shown")
         return " · ".join(parts)
 
@@ -339,23 +469,28 @@ class Gallery(OverlayWidget):
 
     def result(self) -> AuditResult:
         """What has been computed so far as an :class:`AuditResult` (for :func:`xai_widgets.export`)."""
-        done = self._done
+        if not isinstance(self._data, MemoryData):
+            raise AuditJobError("A Gallery opened from a store keeps no AuditResult: read the store with AuditStore.")
+        data = self._data
+        done = int(data.ready.sum())
         return AuditResult(
             source=_first_images(self.source, done),
             transform=self.transform,
             method=self._settings["method"],
             layer=self._layer,
             labels=self._class_names,
-            predicted=self._predicted[:done].clone(),
-            confidence=self._confidence[:done].clone(),
-            targets=self._targets[:done].clone(),
-            maps=[m for m in self._maps[:done] if m is not None],
-            outside=None if self._outside is None else self._outside[:done].clone(),
+            predicted=torch.from_numpy(data.predicted[:done].copy()),
+            confidence=torch.from_numpy(data.confidence[:done].astype(np.float32)),
+            targets=torch.from_numpy(data.targets[:done].copy()),
+            maps=data.maps(done),
+            outside=None if not data.outside_kept else torch.from_numpy(data.outside[:done].astype(np.float32)),
         )
 
     @property
     def explorer(self) -> Explorer:
         """The Explorer a clicked tile opens in (made on first use; it shares the model)."""
+        if self.model is None:
+            raise AuditJobError("A Gallery opened from a store has no model, so no Explorer; open one with the model.")
         if self._explorer is None:
             self._explorer = Explorer(
                 self.model, self.source, labels=self._class_names, transform=self.transform, output=self.output
@@ -365,7 +500,7 @@ class Gallery(OverlayWidget):
     @traitlets.observe("selected")
     def _open_selected(self, change: dict) -> None:
         index = change["new"]
-        if self._closed or not 0 <= index < self._done:
+        if self._closed or self.model is None or not 0 <= index < self._data.count or not self._data.ready[index]:
             return
         explorer = self.explorer
         explorer.image_index = index
@@ -374,7 +509,7 @@ class Gallery(OverlayWidget):
             explorer.method = method
             if self._layer and get_method(method).uses_layer:
                 explorer.layer = self._layer
-            explorer.target = int(self._targets[index])
+            explorer.target = int(self._data.targets[index])
 
     def view(self) -> ipywidgets.VBox:
         """The gallery with its linked Explorer below it."""
@@ -383,13 +518,17 @@ class Gallery(OverlayWidget):
     def close(self) -> None:
         """Stop the run and close the widget (and its Explorer); the model and data can then be collected."""
         self._closed = True
+        if getattr(self, "_following", None) is not None:
+            self._following.set()
         jobs = getattr(self, "_jobs", None)
         if jobs is not None:
             jobs.shutdown()
         if getattr(self, "_explorer", None) is not None:
             self._explorer.close()
             self._explorer = None
-        self._maps, self._thumbnails, self._photos = [], [], {}
+        if getattr(self, "_data", None) is not None:
+            self._data.release()
+        self._photos = {}
         super().close()
 
 
@@ -401,3 +540,17 @@ def _first_images(source: Any, count: int) -> Any:
 
     true = None if source.true_labels is None else source.true_labels[:count]
     return ImageSource([source.image(i) for i in range(count)], source.names[:count], true)
+
+
+def _store_map_label(store: Any, key: str) -> str:
+    method, _, layer = key.partition("@")
+    label = get_method(method).label
+    return f"{label} at {layer}" if layer else label
+
+
+def _store_map_signed(store: Any, key: str) -> bool:
+    return get_method(key.partition("@")[0]).signed
+
+
+def _store_title(store: Any, key: str) -> str:
+    return f"{_store_map_label(store, key)} of {store.count:,} images"
