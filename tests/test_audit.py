@@ -165,3 +165,19 @@ def test_bad_arguments_are_named():
         audit(model, 3, progress=False)
     with pytest.raises(TargetError, match="No true labels"):
         audit(model, IMAGES[:2], progress=False).misclassified()
+
+
+def test_deletion_steps_add_each_maps_deletion_auc_for_its_class():
+    from xai_widgets.engine import ExplainError
+    from xai_widgets.engine.faithfulness import deletion_curve
+
+    model = tiny_cnn()
+    result = audit(model, IMAGES[:5], batch_size=2, deletion_steps=6, progress=False)
+    assert result.deletion.shape == (5,)
+    for index in (0, 4):
+        want = deletion_curve(model, IMAGES[index], result.maps[index], int(result.targets[index]), steps=6).auc
+        assert float(result.deletion[index]) == pytest.approx(want, abs=1e-5)
+    assert result.rows()[0]["deletion_auc"] == pytest.approx(float(result.deletion[0]), abs=1e-6)
+    assert audit(model, IMAGES[:2], progress=False).deletion is None
+    with pytest.raises(ExplainError, match="deletion_steps must be a whole number of at least 1"):
+        audit(model, IMAGES[:2], deletion_steps=0, progress=False)

@@ -151,3 +151,18 @@ def test_another_method_from_the_select_computes_every_map_again(gallery):
     for tile in gallery.tiles:
         np.testing.assert_allclose(decode_map(tile), plain.maps[tile["index"]].numpy(), rtol=1e-5, atol=1e-7)
     assert gallery.result().method == "saliency" and gallery.result().layer is None
+
+
+def test_a_deletion_column_is_measured_shown_and_sorted_like_the_audit(gallery):
+    model = tiny_cnn()
+    widget = Gallery(model, IMAGES[:9], deletion_steps=5, batch_size=4)
+    widget.wait()
+    assert {"deletion", "-deletion"} <= set(widget.sorts) and "deletion" not in gallery.sorts
+    want = audit(model, IMAGES[:9], deletion_steps=5, progress=False).deletion.tolist()
+    widget.sort = "deletion"
+    tiles = widget.tiles
+    assert [tile["index"] for tile in tiles] == sorted(range(9), key=lambda i: want[i])
+    assert [tile["deletion"] for tile in tiles] == pytest.approx(sorted(want), abs=1e-5)
+    assert tiles[0]["title"].endswith(f"deletion AUC {tiles[0]['deletion']:.2f}")
+    assert widget.result().rows()[0]["deletion_auc"] == pytest.approx(want[0], abs=1e-5)
+    widget.close()

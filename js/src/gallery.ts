@@ -17,6 +17,8 @@ const SORT_LABELS: Record<string, string> = {
   "-confidence": "confidence, highest first",
   outside: "map outside the object, least first",
   "-outside": "map outside the object, most first",
+  deletion: "deletion AUC, most faithful map first",
+  "-deletion": "deletion AUC, least faithful map first",
 };
 
 /** "page 2 of 5" text for a 0-based page. */

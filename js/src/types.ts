@@ -131,6 +131,7 @@ export interface GalleryTile extends CompareCell {
   confidence: number;
   correct: boolean | null;
   outside?: number;
+  deletion?: number;
 }
 
 /** A choice of the Gallery's filter or sort select. */

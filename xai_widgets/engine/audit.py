@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .errors import ImageError, TargetError
+from .errors import ExplainError, ImageError, TargetError
+from .faithfulness import deletion_curve
 from .gradcam_batch import chunk_cams
 from .image_source import ImageSource, image_source
 from .inputs import Transform, prepare_image
@@ -57,6 +58,7 @@ class AuditBatch:
     outside: Optional[torch.Tensor]
     thumbnails: list[np.ndarray]
     pointing: Optional[torch.Tensor] = None
+    deletion: Optional[torch.Tensor] = None
 
 
 @dataclass
@@ -66,6 +68,7 @@ class AuditResult:
     ``maps`` are at the layer's resolution (upsample them with the image for display);
     ``outside`` is the share of each map's positive mass outside its mask or box (when given:
     1 − relevance mass) and ``pointing`` whether the map's peak falls on it (the pointing game).
+    ``deletion`` is each map's deletion AUC (when ``deletion_steps`` was given; lower is better).
     """
 
     source: ImageSource
@@ -79,6 +82,7 @@ class AuditResult:
     maps: list[torch.Tensor]
     outside: Optional[torch.Tensor]
     pointing: Optional[torch.Tensor] = None
+    deletion: Optional[torch.Tensor] = None
 
     def __len__(self) -> int:
         return len(self.predicted)
@@ -123,6 +127,8 @@ class AuditResult:
                 row["outside"] = round(float(self.outside[i]), 6)
             if self.pointing is not None:
                 row["pointing_hit"] = bool(self.pointing[i])
+            if self.deletion is not None:
+                row["deletion_auc"] = round(float(self.deletion[i]), 6)
             rows.append(row)
         return rows
 
@@ -145,6 +151,7 @@ def audit(
     batch_size: Optional[int] = None,
     masks: Optional[Sequence[Any]] = None,
     boxes: Optional[Sequence[Sequence[float]]] = None,
+    deletion_steps: Optional[int] = None,
     progress: bool = True,
 ) -> AuditResult:
     """Explain every image of ``data`` and return the maps, predictions and table.
@@ -154,8 +161,9 @@ def audit(
     Grad-CAM runs batched on the model's device (``batch_size`` images a batch; default 64 on
     a GPU, 32 on the CPU; a batch that runs out of memory is split, no image is lost); other
     methods run image by image. ``masks`` (H×W, True = the object) or ``boxes`` (x0, y0, x1,
-    y1 in input pixels), one per image, add the ``outside`` metric. ``progress`` shows a tqdm
-    bar when tqdm is installed.
+    y1 in input pixels), one per image, add the ``outside`` metric. ``deletion_steps`` adds each
+    map's deletion AUC (its pixels removed in that many steps, blurred baseline: ``steps + 1``
+    more forwards an image; lower is better). ``progress`` shows a tqdm bar when tqdm is installed.
     """
     check_model(model)
     source = image_source(data, true_labels)
@@ -175,6 +183,7 @@ def audit(
                 masks=masks,
                 boxes=boxes,
                 thumbnail=None,
+                deletion_steps=deletion_steps,
             ):
                 batches.append(batch)
     finally:
@@ -202,6 +211,7 @@ def _collect(
         maps=[m for b in batches for m in b.maps],
         outside=None if batches[0].outside is None else torch.cat([b.outside for b in batches]),
         pointing=None if batches[0].pointing is None else torch.cat([b.pointing for b in batches]),
+        deletion=None if batches[0].deletion is None else torch.cat([b.deletion for b in batches]),
     )
 
 
@@ -218,10 +228,15 @@ def audit_batches(
     masks: Optional[Sequence[Any]] = None,
     boxes: Optional[Sequence[Sequence[float]]] = None,
     thumbnail: Optional[int] = THUMBNAIL,
+    deletion_steps: Optional[int] = None,
 ) -> Iterator[AuditBatch]:
     """The work of :func:`audit`, one :class:`AuditBatch` at a time, in order (for widgets that
     show results as they come; progress goes to the current reporter, which may cancel)."""
     check_model(model)
+    if deletion_steps is not None and (
+        isinstance(deletion_steps, bool) or not isinstance(deletion_steps, int) or deletion_steps < 1
+    ):
+        raise ExplainError(f"deletion_steps must be a whole number of at least 1 (or None); got {deletion_steps!r}.")
     spec = get_method(method)
     regions = _regions(masks, boxes, len(source))
     probe = Session(model, source.image(0), transform=transform, output=output)
@@ -263,11 +278,25 @@ def audit_batches(
             maps=maps,
             outside=None if regions is None else located[0],
             pointing=None if regions is None else located[1],
+            deletion=None
+            if deletion_steps is None
+            else _deletion(model, prepared, maps, chosen, deletion_steps, output),
             thumbnails=[_thumbnail(p.display, thumbnail) for p in prepared] if thumbnail else [],
         )
 
     for _, batch in chunk_results(model, torch.arange(len(source)), wanted, run):
         yield batch
+
+
+def _deletion(
+    model: nn.Module, prepared: list, maps: list[torch.Tensor], targets: torch.Tensor, steps: int, output: OutputChoice
+) -> torch.Tensor:
+    """Each map's deletion AUC on its own prepared image, for its class."""
+    areas = [
+        deletion_curve(model, image, attribution, int(target), steps=steps, output=output).auc
+        for image, attribution, target in zip(prepared, maps, targets.tolist(), strict=True)
+    ]
+    return torch.tensor(areas, dtype=torch.float32)
 
 
 def _one_by_one(

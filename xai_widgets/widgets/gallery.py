@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 FILTERS = ("all", "misclassified", "correct", "low_confidence")
 """Filters besides ``class:<k>`` (images predicted as, or truly of, class k)."""
-SORTS = ("index", "confidence", "-confidence", "outside", "-outside")
+SORTS = ("index", "confidence", "-confidence", "outside", "-outside", "deletion", "-deletion")
+MEASURED = ("outside", "deletion")
+"""Sorts on a metric the run may not measure (offered only when it does)."""
 
 
 class _StoreOrComm:
@@ -70,6 +72,8 @@ class Gallery(OverlayWidget):
         method, layer, target: what each map explains ("predicted", "true" or a class index).
         masks, boxes: one per image, for the ``outside`` sort.
         batch_size: images per batch (default: 64 on a GPU, 32 on the CPU; halved on out-of-memory).
+        deletion_steps: also measure each map's deletion AUC in this many steps (``steps + 1``
+            more forwards an image), shown on its tile and offered as a sort (most faithful first).
         page_size, columns: tiles per page and per row.
     """
 
@@ -110,6 +114,7 @@ class Gallery(OverlayWidget):
         masks: Optional[Sequence[Any]] = None,
         boxes: Optional[Sequence[Sequence[float]]] = None,
         batch_size: Optional[int] = None,
+        deletion_steps: Optional[int] = None,
         page_size: int = 48,
         columns: int = 8,
         opacity: float = 0.5,
@@ -121,12 +126,17 @@ class Gallery(OverlayWidget):
         self.model, self.transform, self.output = model, transform, output
         self.source = image_source(data, true_labels)
         self._class_names = check_labels(labels)
-        self._settings = dict(method=spec.name, layer=layer, target=target, masks=masks, boxes=boxes)
+        self._settings = dict(
+            method=spec.name, layer=layer, target=target, masks=masks, boxes=boxes, deletion_steps=deletion_steps
+        )
         self._batch_size = batch_size
         self._signed = spec.signed
         count = len(self.source)
         self._data: GalleryData = MemoryData(
-            self.source.names, self.source.true_labels, outside=masks is not None or boxes is not None
+            self.source.names,
+            self.source.true_labels,
+            outside=masks is not None or boxes is not None,
+            deletion=deletion_steps is not None,
         )
         self._start(
             title=f"{spec.label} of {count:,} images",
@@ -156,7 +166,7 @@ class Gallery(OverlayWidget):
         super().__init__(
             page_size=max(1, int(page_size)),
             columns=max(1, int(columns)),
-            sorts=[s for s in SORTS if "outside" not in s or self._data.outside_kept],
+            sorts=self._sorts(),
             **traits,
         )
         self._shown: list[int] = []  # image indices of the tiles sent
@@ -193,7 +203,9 @@ class Gallery(OverlayWidget):
         gallery = cls.__new__(cls)
         gallery.model, gallery.transform, gallery.output, gallery.source = None, None, None, None
         gallery._class_names = check_labels(store.labels)
-        gallery._settings = dict(method=data.key, layer=None, target="predicted", masks=None, boxes=None)
+        gallery._settings = dict(
+            method=data.key, layer=None, target="predicted", masks=None, boxes=None, deletion_steps=None
+        )
         gallery._batch_size = None
         gallery._data = data
         gallery._signed = _store_map_signed(store, data.key)
@@ -314,7 +326,7 @@ class Gallery(OverlayWidget):
         store = self._data.store  # type: ignore[attr-defined]
         self._settings["method"], self._signed = key, _store_map_signed(store, key)
         self.title = _store_title(store, key)
-        self.sorts = [s for s in SORTS if "outside" not in s or self._data.outside_kept]
+        self.sorts = self._sorts()
         if self.sort not in self.sorts:
             self.sort = "index"
         self._shown = []
@@ -365,12 +377,16 @@ class Gallery(OverlayWidget):
             key = self.sort.lstrip("-")
             if key == "confidence":
                 values = data.confidence[kept]
-            elif key == "outside" and data.outside_kept:
-                values = np.nan_to_num(data.outside[kept], nan=-1.0)
+            elif key in MEASURED and getattr(data, f"{key}_kept"):
+                values = np.nan_to_num(getattr(data, key)[kept], nan=-1.0)
             else:
                 return kept.tolist()
             order = np.argsort(-values if self.sort.startswith("-") else values, kind="stable")
             return kept[order].tolist()
+
+    def _sorts(self) -> list[str]:
+        """The sorts this data supports: a metric's only when the run measures it."""
+        return [s for s in SORTS if s.lstrip("-") not in MEASURED or getattr(self._data, f"{s.lstrip('-')}_kept")]
 
     def _keeps(self, data: GalleryData) -> np.ndarray:
         known = data.true >= 0 if data.has_true else np.zeros(data.count, dtype=bool)
@@ -426,6 +442,9 @@ class Gallery(OverlayWidget):
         }
         if data.outside_kept:
             tile["outside"] = float(data.outside[index])
+        if data.deletion_kept:
+            tile["deletion"] = float(data.deletion[index])
+            tile["title"] += f" · deletion AUC {tile['deletion']:.2f}"
         attribution = data.map(index)
         return {**tile, **encode_map(attribution)} if attribution is not None else tile
 
@@ -484,6 +503,7 @@ class Gallery(OverlayWidget):
             targets=torch.from_numpy(data.targets[:done].copy()),
             maps=data.maps(done),
             outside=None if not data.outside_kept else torch.from_numpy(data.outside[:done].astype(np.float32)),
+            deletion=None if not data.deletion_kept else torch.from_numpy(data.deletion[:done].astype(np.float32)),
         )
 
     @property

@@ -14,12 +14,14 @@ from ..engine.audit import AuditBatch
 
 
 class GalleryData:
-    """Per image: predicted class, confidence, target, ``outside`` share (``-1`` / NaN until ready),
+    """Per image: predicted class, confidence, target, ``outside`` share and ``deletion`` AUC (NaN
+    until ready or when not measured),
     true class (``-1`` unknown), name; its map and thumbnail on demand; ``ready`` says which are in."""
 
     names: Sequence[str]
     has_true: bool
     outside_kept: bool
+    deletion_kept: bool = False
 
     def __init__(self, count: int) -> None:
         self.count = count
@@ -29,6 +31,7 @@ class GalleryData:
         self.targets = np.full(count, -1, dtype=np.int64)
         self.true = np.full(count, -1, dtype=np.int64)
         self.outside = np.full(count, np.nan)
+        self.deletion = np.full(count, np.nan)
 
     def map(self, index: int) -> Optional[torch.Tensor]:
         raise NotImplementedError
@@ -43,9 +46,11 @@ class GalleryData:
 class MemoryData(GalleryData):
     """Results of a run in this kernel, added batch by batch."""
 
-    def __init__(self, names: Sequence[str], true_labels: Optional[Sequence[int]], outside: bool) -> None:
+    def __init__(
+        self, names: Sequence[str], true_labels: Optional[Sequence[int]], outside: bool, deletion: bool = False
+    ) -> None:
         super().__init__(len(names))
-        self.names, self.outside_kept = names, outside
+        self.names, self.outside_kept, self.deletion_kept = names, outside, deletion
         self.has_true = true_labels is not None
         if true_labels is not None:
             self.true[:] = true_labels
@@ -65,6 +70,8 @@ class MemoryData(GalleryData):
         self.targets[where] = batch.targets.numpy()
         if self.outside_kept and batch.outside is not None:
             self.outside[where] = batch.outside.numpy()
+        if self.deletion_kept and batch.deletion is not None:
+            self.deletion[where] = batch.deletion.numpy()
         for row, index in enumerate(rows):
             self._maps[index] = batch.maps[row]
             self._thumbnails[index] = batch.thumbnails[row]
