@@ -174,7 +174,7 @@ BAD = {
     "fractional percentile": (dict(percentiles=(10, 25.5)), "whole numbers.*got 25.5"),
     "empty percentiles": (dict(percentiles=()), "percentiles is empty"),
     "a single number": (dict(percentiles=50), "must be a list of whole numbers"),
-    "unknown order": (dict(order="middle"), "order must be \"most\".*or \"least\".*got 'middle'"),
+    "unknown order": (dict(order="middle"), 'order must be "most".*or "least".*got \'middle\''),
     "negative noise": (dict(noise=-0.1), "noise must be a standard deviation of at least 0"),
     "negative target": (dict(target=-1), "target must be a class index"),
 }

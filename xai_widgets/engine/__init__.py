@@ -17,6 +17,7 @@ from .gradcam_batch import grad_cam_batch
 from .inputs import prepare_image
 from .layers import INPUT, LayerInfo
 from .methods import Method, all_methods, get_method, register
+from .road import RoadCurve, road, road_curves
 from .sanity import cascading_randomisation
 from .session import Session
 
@@ -32,6 +33,7 @@ __all__ = [
     "ModelCallError",
     "ModelChangedError",
     "ModelOutputError",
+    "RoadCurve",
     "Session",
     "TargetError",
     "all_methods",
@@ -46,4 +48,6 @@ __all__ = [
     "insertion_curve",
     "prepare_image",
     "register",
+    "road",
+    "road_curves",
 ]
