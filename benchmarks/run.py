@@ -60,7 +60,10 @@ def main() -> None:
     parser.add_argument(
         "--only-faithfulness",
         action="store_true",
-        help="only the faithfulness metrics' rows, ResNet-18 and ResNet-50 (results/faithfulness.json)",
+        help="only the faithfulness metrics' rows (results/faithfulness.json)",
+    )
+    parser.add_argument(
+        "--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet18", "resnet50"]
     )
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -82,7 +85,7 @@ def main() -> None:
         print(markdown(report))
         return
     if args.only_faithfulness:
-        rows = faithfulness_rows(device, max(3, args.repeats // 2), started)
+        rows = faithfulness_rows(args.faithfulness_models, device, max(3, args.repeats // 2), started)
         report = {"machine": machine(), "rows": rows, "seconds": time.time() - started}
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faithfulness.json").write_text(json.dumps(report, indent=2))
@@ -123,12 +126,13 @@ def main() -> None:
     print(markdown(report))
 
 
-def faithfulness_rows(device: str, repeats: int, started: float) -> list[dict]:
-    """Deletion + insertion and ROAD rows on ResNet-18 and ResNet-50 (random weights), one demo photo."""
+def faithfulness_rows(names: list[str], device: str, repeats: int, started: float) -> list[dict]:
+    """Deletion + insertion and ROAD rows on ResNet-18 and/or ResNet-50 (random weights), one demo photo."""
     rows = []
     x = photo_batch(1).to(device)
-    for name, build in (("resnet18", resnet18), ("resnet50", BUILDERS["resnet50"])):
-        model = build().to(device)
+    builders = {"resnet18": resnet18, "resnet50": BUILDERS["resnet50"]}
+    for name in names:
+        model = builders[name]().to(device)
         rows += log([deletion_insertion_row(name, model, x, repeats)], started)
         rows += log([road_row(name, model, x, repeats)], started)
     return rows

@@ -73,42 +73,48 @@ def _window(dy: int, dx: int, height: int, width: int) -> tuple[tuple[slice, sli
 
 
 def _neighbours(u: torch.Tensor) -> torch.Tensor:
-    """Σ weight × neighbour value at every pixel (neighbours outside the image are absent). The
-    weights are the separable [1, 2, 1] ⊗ [1, 2, 1] / 12 less a third of the centre, computed by
-    shifted in-place additions (cheaper than a depthwise convolution on a CPU)."""
+    """Σ weight × neighbour value at every pixel (neighbours outside the image are absent): the
+    separable [1, 2, 1] ⊗ [1, 2, 1] / 12 less a third of the centre."""
+    return _smooth(u).mul_(1 / 12).sub_(u, alpha=1 / 3)
+
+
+def _smooth(u: torch.Tensor) -> torch.Tensor:
+    """[1, 2, 1] ⊗ [1, 2, 1] over the last two axes, zero outside, by shifted in-place additions
+    (cheaper than a depthwise convolution on a CPU)."""
     rows = 2 * u
     rows[..., 1:, :] += u[..., :-1, :]
     rows[..., :-1, :] += u[..., 1:, :]
     smooth = 2 * rows
     smooth[..., 1:] += rows[..., :-1]
     smooth[..., :-1] += rows[..., 1:]
-    return smooth.mul_(1 / 12).sub_(u, alpha=1 / 3)
+    return smooth
 
 
 def _solve(kept: torch.Tensor, mask: torch.Tensor, tolerance: float) -> torch.Tensor:
     """The removed pixels' values (zero elsewhere): ``kept`` holds the known pixels, zero at removed ones."""
     weight_sum = _neighbours(torch.ones_like(mask[:1]))  # 1 inside, less on the border
 
+    centre = weight_sum + 1 / 3  # _neighbours less its centre term, folded in
+
     def apply(u: torch.Tensor) -> torch.Tensor:  # the system's matrix; u is zero at kept pixels
-        return (weight_sum * u).sub_(_neighbours(u)).mul_(mask)
+        return (centre * u).sub_(_smooth(u), alpha=1 / 12).mul_(mask)
 
     rhs = mask * _neighbours(kept)
     stencils = _hierarchy(_fine_stencil(mask, weight_sum))
-    levels = [
-        _Level(apply if i == 0 else (lambda u, s=s: _stencil_apply(s, u)), _jacobi_step(s))
-        for i, s in enumerate(stencils)
-    ]
+    levels = [_level(apply if i == 0 else (lambda u, s=s: _stencil_apply(s, u)), s) for i, s in enumerate(stencils)]
     return _preconditioned_cg(apply, lambda r: _v_cycle(levels, 0, r), rhs, tolerance)
 
 
 class _Level(NamedTuple):
     apply: Callable[[torch.Tensor], torch.Tensor]
     step: torch.Tensor  # damping / diagonal where the grid has an unknown, 0 elsewhere
+    active: torch.Tensor  # 1 where the grid has an unknown, 0 elsewhere
 
 
-def _jacobi_step(stencil: torch.Tensor) -> torch.Tensor:
+def _level(apply: Callable[[torch.Tensor], torch.Tensor], stencil: torch.Tensor) -> _Level:
     diagonal = stencil[:, _CENTRE : _CENTRE + 1]
-    return torch.where(diagonal > 0, _DAMPING / diagonal.clamp(min=1e-30), torch.zeros_like(diagonal))
+    step = torch.where(diagonal > 0, _DAMPING / diagonal.clamp(min=1e-30), torch.zeros_like(diagonal))
+    return _Level(apply, step, (diagonal > 0).to(diagonal.dtype))
 
 
 def _fine_stencil(mask: torch.Tensor, weight_sum: torch.Tensor) -> torch.Tensor:
@@ -156,7 +162,7 @@ def _stencil_apply(stencil: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
 def _v_cycle(levels: list[_Level], level: int, residual: torch.Tensor) -> torch.Tensor:
     """One symmetric V-cycle from zero (one damped Jacobi sweep before and after the coarse
     correction): an SPD approximation of A⁻¹ applied to ``residual``."""
-    apply, step = levels[level]
+    apply, step, active = levels[level]
     u = step * residual
     if level == len(levels) - 1:
         for _ in range(2 * sum(residual.shape[-2:])):
@@ -164,11 +170,12 @@ def _v_cycle(levels: list[_Level], level: int, residual: torch.Tensor) -> torch.
         return u
     height, width = residual.shape[-2:]
     rest = residual - apply(u)
-    rest = F.pad(rest, (0, width % 2, 0, height % 2))
+    if height % 2 or width % 2:
+        rest = F.pad(rest, (0, width % 2, 0, height % 2))
     coarse = F.avg_pool2d(rest, 2).mul_(4)
     correction = _v_cycle(levels, level + 1, coarse)
-    fine = correction.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)[..., :height, :width]
-    u.addcmul_(fine, step > 0)
+    fine = F.interpolate(correction, scale_factor=2, mode="nearest")[..., :height, :width]
+    u.addcmul_(fine, active)
     return u.addcmul_(step, residual - apply(u))
 
 
