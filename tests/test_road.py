@@ -65,6 +65,20 @@ def test_the_imputation_agrees_with_grad_cams_direct_solve(order):
     assert float((got - want).abs().max()) < 0.01 * float((image - want).abs().max())  # not trivially close
 
 
+def test_the_imputation_agrees_with_quantus():
+    from quantus.functions.perturb_func import noisy_linear_imputation as quantus_imputation
+
+    image, attribution = smooth_image(8), tie_free_map(9)
+    order = torch.argsort(attribution.flatten(), descending=True)
+    for percent in (20, 80):
+        indices = order[: percent * SIDE * SIDE // 100]
+        want = quantus_imputation(image.numpy().astype(np.float64), indices.numpy(), noise=0)
+        removed = torch.zeros(SIDE * SIDE, dtype=torch.bool)
+        removed[indices] = True
+        got = noisy_linear_imputation(image[None], removed.reshape(1, SIDE, SIDE), noise=0)[0]
+        assert float((got.double() - torch.from_numpy(want)).abs().max()) < IMPUTED_TOLERANCE
+
+
 def test_a_removed_pixel_is_the_weighted_mean_of_its_neighbours():
     image = smooth_image(2, side=24)
     removed = torch.zeros(1, 24, 24, dtype=torch.bool)
