@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from .faithfulness import deletion_insertion_row, resnet18, road_row
 from .interactive import interaction_rows
 from .memory import measure
 from .models import BUILDERS, models, photo_batch
@@ -56,6 +57,14 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only-memory", action="store_true", help="rerun the memory scenarios into latest.json")
     parser.add_argument("--only-audit", action="store_true", help="only the batch engine's rows (results/audit.json)")
+    parser.add_argument(
+        "--only-faithfulness",
+        action="store_true",
+        help="only the faithfulness metrics' rows (results/faithfulness.json)",
+    )
+    parser.add_argument(
+        "--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet18", "resnet50"]
+    )
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.time()
@@ -73,6 +82,13 @@ def main() -> None:
             rows += log([audit_row(name, model, images, args.batch // 2, max(3, args.repeats // 2))], started)
         report = {"machine": machine(), "rows": rows, "seconds": time.time() - started}
         (RESULTS / "audit.json").write_text(json.dumps(report, indent=2))
+        print(markdown(report))
+        return
+    if args.only_faithfulness:
+        rows = faithfulness_rows(args.faithfulness_models, device, max(3, args.repeats // 2), started)
+        report = {"machine": machine(), "rows": rows, "seconds": time.time() - started}
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "faithfulness.json").write_text(json.dumps(report, indent=2))
         print(markdown(report))
         return
     subset = args.models is not None and set(args.models) != set(BUILDERS)
@@ -108,6 +124,18 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / ("models.json" if subset else "latest.json")).write_text(json.dumps(report, indent=2))
     print(markdown(report))
+
+
+def faithfulness_rows(names: list[str], device: str, repeats: int, started: float) -> list[dict]:
+    """Deletion + insertion and ROAD rows on ResNet-18 and/or ResNet-50 (random weights), one demo photo."""
+    rows = []
+    x = photo_batch(1).to(device)
+    builders = {"resnet18": resnet18, "resnet50": BUILDERS["resnet50"]}
+    for name in names:
+        model = builders[name]().to(device)
+        rows += log([deletion_insertion_row(name, model, x, repeats)], started)
+        rows += log([road_row(name, model, x, repeats)], started)
+    return rows
 
 
 def log(rows: list[dict], started: float) -> list[dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from xai_widgets.engine.faithfulness import random_map
+
 
 class TinyCNN(nn.Module):
     """conv → ReLU(inplace) → conv → BN → ReLU(inplace) → pool → linear: 10 classes."""
@@ -59,3 +61,23 @@ class QuadrantCNN(nn.Module):
         maps = self.features(x)
         h, w = maps.shape[-2:]
         return self.fc(maps[..., : h // 2, : w // 2].mean(dim=(-2, -1)))
+
+
+class TopLeftReader(nn.Module):
+    """Class 1's logit is 8 × the mean brightness of the top-left quadrant; class 0's is 4."""
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        quadrant = x[..., : h // 2, : w // 2].mean(dim=(-3, -2, -1))
+        return torch.stack([torch.full_like(quadrant, 4.0), 8 * quadrant], dim=1)
+
+
+def quadrant_maps(size: int = 8) -> dict[str, torch.Tensor]:
+    on, off = torch.zeros(size, size), torch.ones(size, size)
+    on[: size // 2, : size // 2] = 1
+    off[: size // 2, : size // 2] = 0
+    return {"on the quadrant": on, "elsewhere": off, "random": random_map(on, seed=3)}
+
+
+def bright_image(size: int = 32) -> torch.Tensor:
+    return 0.5 + 0.5 * random_image(1, size=size)

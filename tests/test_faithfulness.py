@@ -5,30 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from tests.models import random_image, tiny_cnn
+from tests.models import TopLeftReader, bright_image, quadrant_maps, random_image, tiny_cnn
 from xai_widgets import Session
 from xai_widgets.engine import ExplainError
-from xai_widgets.engine.faithfulness import deletion_curve, insertion_curve, random_map
-
-
-class TopLeftReader(nn.Module):
-    """Class 1's logit is 8 × the mean brightness of the top-left quadrant; class 0's is 4."""
-
-    def forward(self, x):
-        h, w = x.shape[-2:]
-        quadrant = x[..., : h // 2, : w // 2].mean(dim=(-3, -2, -1))
-        return torch.stack([torch.full_like(quadrant, 4.0), 8 * quadrant], dim=1)
-
-
-def quadrant_maps(size: int = 8) -> dict[str, torch.Tensor]:
-    on, off = torch.zeros(size, size), torch.ones(size, size)
-    on[: size // 2, : size // 2] = 1
-    off[: size // 2, : size // 2] = 0
-    return {"on the quadrant": on, "elsewhere": off, "random": random_map(on, seed=3)}
-
-
-def bright_image(size: int = 32) -> torch.Tensor:
-    return 0.5 + 0.5 * random_image(1, size=size)
+from xai_widgets.engine.faithfulness import deletion_curve, insertion_curve
 
 
 def test_the_map_on_what_the_model_reads_wins_both_curves():

@@ -19,6 +19,7 @@ from .layers import INPUT, LayerInfo
 from .method_benchmark import MethodBenchmark, benchmark_methods
 from .methods import Method, all_methods, get_method, register
 from .random_logit import random_logit
+from .road import RoadCurve, road, road_curves
 from .sanity import cascading_randomisation
 from .sensitivity import sensitivity
 from .session import Session
@@ -36,6 +37,7 @@ __all__ = [
     "ModelCallError",
     "ModelChangedError",
     "ModelOutputError",
+    "RoadCurve",
     "Session",
     "TargetError",
     "all_methods",
@@ -53,4 +55,6 @@ __all__ = [
     "random_logit",
     "register",
     "sensitivity",
+    "road",
+    "road_curves",
 ]

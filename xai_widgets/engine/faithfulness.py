@@ -104,16 +104,26 @@ def _curve(
 
 def _step_masks(attribution: torch.Tensor, size: tuple[int, int], steps: int) -> torch.Tensor:
     """Masks of the most relevant ``k / steps`` of the pixels, k = 0 … steps (ties: image order)."""
-    values = F.interpolate(
-        attribution.detach().float().cpu()[None, None], size=size, mode="bilinear", align_corners=False
-    )[0, 0].flatten()
-    values = torch.nan_to_num(values, nan=float("-inf"))
-    order = torch.argsort(values, descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(len(order))
-    counts = torch.round(torch.linspace(0, 1, steps + 1) * len(order)).long()
+    rank = pixel_ranks(attribution, size)
+    counts = torch.round(torch.linspace(0, 1, steps + 1) * len(rank)).long()
     masks = (rank[None, :] < counts[:, None]).float()
     return masks.reshape(steps + 1, 1, *size)
+
+
+def pixel_ranks(
+    attribution: torch.Tensor, size: tuple[int, int], *, most_first: bool = True, device: Optional[torch.device] = None
+) -> torch.Tensor:
+    """Each input pixel's place (0 = first) when the map, upsampled bilinearly to ``size``, is
+    sorted most relevant first (or least relevant first); ties keep image order, NaN counts as
+    least relevant. A flat tensor of ``size[0] × size[1]`` ranks, on ``device`` (default CPU)."""
+    values = F.interpolate(
+        attribution.detach().float().to(device)[None, None], size=size, mode="bilinear", align_corners=False
+    )[0, 0].flatten()
+    values = torch.nan_to_num(values, nan=float("-inf"))
+    order = torch.argsort(values, descending=most_first, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order), device=order.device)
+    return rank
 
 
 def _baseline(x: torch.Tensor, kind: str) -> torch.Tensor:
