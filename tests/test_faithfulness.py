@@ -8,7 +8,7 @@ from torch import nn
 from tests.models import TopLeftReader, bright_image, quadrant_maps, random_image, tiny_cnn
 from xai_widgets import Session
 from xai_widgets.engine import ExplainError
-from xai_widgets.engine.faithfulness import deletion_curve, insertion_curve
+from xai_widgets.engine.faithfulness import deletion_curve, insertion_curve, random_map
 
 
 def test_the_map_on_what_the_model_reads_wins_both_curves():
@@ -124,6 +124,20 @@ def test_the_explorer_checks_the_map_on_screen_and_forgets_the_check_when_the_ma
     for name, curve in want.items():
         assert check["curves"][name] == pytest.approx(curve.scores.tolist(), abs=1e-5)
         assert check["auc"][name] == pytest.approx(curve.auc, abs=1e-5)
+    from xai_widgets.engine import random_logit, road_curves, sensitivity
+
+    attribution = torch.from_numpy(widget.attribution().copy())
+    numbers = check["metrics"]
+    road = road_curves(model, image, attribution, 2)
+    assert numbers["road_most"] == pytest.approx(road["most"].mean, abs=1e-5)
+    assert numbers["road_least"] == pytest.approx(road["least"].mean, abs=1e-5)
+    assert numbers["random_road_most"] == pytest.approx(
+        road_curves(model, image, random_map(attribution), 2)["most"].mean, abs=1e-5
+    )
+    moved = sensitivity(model, image, layer=widget.layer, target=2, samples=8)
+    assert numbers["max_sensitivity"] == pytest.approx(moved.max, abs=1e-5)
+    other = random_logit(model, image, layer=widget.layer, target=2)
+    assert numbers["other_class"] == other.other and numbers["random_logit_ssim"] == pytest.approx(other.ssim, abs=1e-5)
     widget.target = 5
     assert widget.faithfulness == {}
     widget.close()

@@ -11,6 +11,7 @@ export interface FaithCheck {
   curves?: Record<string, number[]>;
   auc?: Record<string, number>;
   baseline?: string;
+  metrics?: Record<string, number>;
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -33,6 +34,28 @@ export function aucText(auc: Record<string, number> | undefined): string {
   if (!auc) return "";
   const f = (name: string) => (name in auc ? Number(auc[name]).toFixed(3) : "–");
   return `deletion AUC ${f("deletion")} (random ${f("random_deletion")}, lower is better) · insertion AUC ${f("insertion")} (random ${f("random_insertion")}, higher is better)`;
+}
+
+/** The other numbers of a check (ROAD, sensitivity, random logit), one phrase each; `labels` name the other class. */
+export function metricsText(metrics: Record<string, number> | undefined, labels: readonly string[] = []): string[] {
+  if (!metrics) return [];
+  const f = (name: string) => Number(metrics[name]).toFixed(3);
+  const lines: string[] = [];
+  if ("road_most" in metrics) {
+    lines.push(
+      `ROAD, most relevant removed first ${f("road_most")} (random ${f("random_road_most")}, lower is better) · ` +
+        `least relevant first ${f("road_least")} (random ${f("random_road_least")}, higher is better)`,
+    );
+  }
+  if ("max_sensitivity" in metrics) {
+    lines.push(`sensitivity to 2 % noise: max ${f("max_sensitivity")}, mean ${f("average_sensitivity")} (lower is steadier)`);
+  }
+  if ("random_logit_ssim" in metrics) {
+    const other = Number(metrics.other_class);
+    const name = labels[other] !== undefined ? `“${labels[other]}”` : `class ${other}`;
+    lines.push(`map for ${name} instead: SSIM ${f("random_logit_ssim")} with this one (lower: the map depends on the class)`);
+  }
+  return lines;
 }
 
 /** The check for the key on screen, or null (none, or one made for another map). */
@@ -58,6 +81,7 @@ export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel 
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", "deletion and insertion curves");
   const auc = createElement(doc, "div", { className: "xai-faith-auc" });
+  const metrics = createElement(doc, "div", { className: "xai-faith-metrics" });
   const key = createElement(doc, "div", { className: "xai-faith-key" }, [
     createElement(doc, "span", { className: "xai-faith-key-deletion", text: "━ deletion" }),
     createElement(doc, "span", { className: "xai-faith-key-insertion", text: "━ insertion" }),
@@ -68,6 +92,7 @@ export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel 
     svg as unknown as HTMLElement,
     key,
     auc,
+    metrics,
   ]);
   button.addEventListener("click", () => {
     model.set("check_request", Number(model.get("check_request") ?? 0) + 1);
@@ -98,6 +123,12 @@ export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel 
       status.textContent = check?.running ? "checking…" : check?.error ? String(check.error) : "";
       (svg as unknown as HTMLElement).style.display = done ? "" : "none";
       auc.textContent = done ? aucText(check!.auc) : "";
+      const labels = model.get("labels");
+      metrics.replaceChildren(
+        ...(done ? metricsText(check!.metrics, Array.isArray(labels) ? labels.map(String) : []) : []).map((line) =>
+          createElement(doc, "div", { text: line }),
+        ),
+      );
       key.hidden = !done;
       button.disabled = Boolean(check?.running);
       if (done) draw(check!);

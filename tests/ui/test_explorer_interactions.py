@@ -318,6 +318,11 @@ def test_check_this_map_draws_its_deletion_and_insertion_curves(explorer):
     text = panel.locator(".xai-faith-auc").text_content()
     deletion, random_deletion = (float(v) for v in re.search(r"deletion AUC ([\d.]+) \(random ([\d.]+)", text).groups())
     assert deletion < random_deletion  # the demo's Grad-CAM beats a random map
+    lines = panel.locator(".xai-faith-metrics div").all_text_contents()
+    assert [line.split(" ")[0] for line in lines] == ["ROAD,", "sensitivity", "map"]
+    road_most, random_most = (float(v) for v in re.search(r"first ([\d.]+) \(random ([\d.]+)", lines[0]).groups())
+    assert road_most < random_most  # removing Grad-CAM's pixels first hurts more than removing random ones
+    assert re.search(r"map for “[^”]+” instead: SSIM [\d.-]+", lines[2])  # the other class is named
     save_widget(ex, "explorer_faithfulness.png")
     ex.layer_select.select_option("_blocks.10")
     panel.locator(".xai-faith-plot").wait_for(state="hidden")  # the check belonged to the previous map

@@ -25,7 +25,7 @@ from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
 from .labels import check_labels, label_list
-from .map_check import curves_payload, sanity_payload
+from .map_check import curves_payload, metrics_payload, sanity_payload
 from .overlay import OverlayWidget
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 
@@ -349,24 +349,24 @@ class Explorer(OverlayWidget):
         if not self._quiet and not self._closed:
             self.check_sanity()
 
-    def check_map(self, steps: int = 20, baseline: str = "blur") -> None:
+    def check_map(self, steps: int = 20, baseline: str = "blur", metrics: bool = True) -> None:
         """Deletion and insertion curves of the map on screen, and of a random map beside them,
-        computed on the worker (``faithfulness`` trait; the "Check this map" button). A control
-        change abandons the check; a map still on its way is waited for, not interrupted."""
+        computed on the worker (``faithfulness`` trait; the "Check this map" button); with
+        ``metrics``, also ROAD, sensitivity and the random-logit test (``metrics_payload``). A
+        control change abandons the check; a map still on its way is waited for, not interrupted."""
 
         def compute(key: dict[str, Any], spec: Method, params: dict[str, Any]) -> dict[str, Any]:
             layer, target = key["layer"] or None, key["target"]
             attribution = self.session().attribution(spec.name, layer=layer, target=target, **params)
-            return curves_payload(
-                self.model,
-                self.image(),
-                attribution,
-                key["target"],
-                transform=self.transform,
-                output=self.output,
-                steps=steps,
-                baseline=baseline,
+            common = dict(transform=self.transform, output=self.output)
+            curves = curves_payload(
+                self.model, self.image(), attribution, target, steps=steps, baseline=baseline, **common
             )
+            if not metrics:
+                return curves
+            layer = self.session().check_layer(layer) if spec.uses_layer else None
+            numbers = metrics_payload(self.model, self.image(), attribution, target, spec, layer, params, **common)
+            return {**curves, "metrics": numbers}
 
         self._run_check("faithfulness", compute)
 

@@ -8,10 +8,14 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from ..engine.faithfulness import map_curves
+from ..engine.faithfulness import map_curves, random_map
 from ..engine.inputs import ImageLike, Transform
+from ..engine.methods import Method
 from ..engine.outputs import OutputChoice
+from ..engine.random_logit import random_logit
+from ..engine.road import road_curves
 from ..engine.sanity import SURVIVES, SanityReport
+from ..engine.sensitivity import sensitivity
 from .serialize import encode_map
 
 
@@ -38,6 +42,44 @@ def curves_payload(
         "baseline": baseline,
         "steps": steps,
     }
+
+
+def metrics_payload(
+    model: nn.Module,
+    image: ImageLike,
+    attribution: torch.Tensor,
+    target: int,
+    spec: Method,
+    layer: Optional[str],
+    params: dict[str, Any],
+    *,
+    transform: Optional[Transform],
+    output: OutputChoice,
+    samples: int = 8,
+) -> dict[str, float]:
+    """The other numbers of "Check this map", each beside what a random map scores where that
+    means something: ROAD's mean score with the most and the least relevant pixels removed first
+    (``road_most``/``road_least``, and ``random_road_most``/``random_road_least``), max- and
+    average-sensitivity under 2 % input noise (fast methods only: ``samples`` more maps), and the
+    random-logit SSIM with the map of another class (``other_class``; methods that use the class)."""
+    common = dict(transform=transform, output=output)
+    road = road_curves(model, image, attribution, target, **common)
+    noise = road_curves(model, image, random_map(attribution), target, **common)
+    metrics = {
+        "road_most": road["most"].mean,
+        "road_least": road["least"].mean,
+        "random_road_most": noise["most"].mean,
+        "random_road_least": noise["least"].mean,
+    }
+    if not spec.slow:
+        moved = sensitivity(
+            model, image, method=spec.name, layer=layer, target=target, samples=samples, **common, **params
+        )
+        metrics.update(max_sensitivity=moved.max, average_sensitivity=moved.average)
+    if spec.uses_target:
+        other = random_logit(model, image, method=spec.name, layer=layer, target=target, **common, **params)
+        metrics.update(random_logit_ssim=other.ssim, other_class=other.other)
+    return {name: round(float(value), 6) for name, value in metrics.items()}
 
 
 def sanity_payload(report: SanityReport, shown: int = 6, signed: bool = False) -> dict[str, Any]:
