@@ -43,21 +43,26 @@ def test_grad_cam_cannot_place_what_the_model_reads_and_hirescam_can(table):
 
 
 def test_a_row_is_the_mean_of_the_curves_of_each_image():
+    from xai_widgets.engine import road_curves
+
     model, images = QuadrantCNN(), bright_images()
     table = benchmark_methods(model, images, methods=["gradcam"], steps=8, baseline="zero")
     curves = []
     for image in images:
         target = int(model(image[None]).argmax())
         attribution = explain(model, image, "gradcam", target=target)
+        road = road_curves(model, image, attribution, target)
         curves.append(
             (
                 deletion_curve(model, image, attribution, target, steps=8, baseline="zero").auc,
                 insertion_curve(model, image, attribution, target, steps=8, baseline="zero").auc,
+                road["most"].mean,
             )
         )
     row = table.row("gradcam")
     assert row.deletion_auc == pytest.approx(sum(c[0] for c in curves) / 2, abs=1e-6)
     assert row.insertion_auc == pytest.approx(sum(c[1] for c in curves) / 2, abs=1e-6)
+    assert row.road_most == pytest.approx(sum(c[2] for c in curves) / 2, abs=1e-5)
     assert table.targets == [int(model(image[None]).argmax()) for image in images]
 
 
@@ -91,7 +96,7 @@ def test_the_default_set_is_every_fast_method_for_any_model():
 def test_the_table_writes_a_csv_with_a_line_a_method(table, tmp_path):
     path = table.to_csv(tmp_path / "methods.csv")
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("method,label,images,deletion_auc,insertion_auc,seconds")
+    assert lines[0].startswith("method,label,images,deletion_auc,insertion_auc,road_most,road_least,seconds")
     assert len(lines) == 1 + len(table.rows)
     assert lines[1].startswith("gradcam,Grad-CAM,2,")
 
@@ -127,7 +132,7 @@ def test_the_chart_has_a_bar_a_method_and_the_random_line(table, tmp_path):
     from xai_widgets.reports import method_chart
 
     figure = method_chart(table, tmp_path / "methods.png")
-    deletion, insertion, seconds = figure.axes
+    deletion, insertion, road_most, road_least, seconds = figure.axes
     labels = ["Grad-CAM", "HiResCAM", "Saliency", "Gradient × input"]
     assert [t.get_text() for t in deletion.get_yticklabels()] == labels
     assert [bar.get_width() for bar in deletion.patches] == pytest.approx(
@@ -135,8 +140,9 @@ def test_the_chart_has_a_bar_a_method_and_the_random_line(table, tmp_path):
     )
     assert deletion.lines[0].get_xdata()[0] == pytest.approx(table.row("random").deletion_auc)
     assert insertion.lines[0].get_xdata()[0] == pytest.approx(table.row("random").insertion_auc)
+    assert road_most.lines[0].get_xdata()[0] == pytest.approx(table.row("random").road_most)
     assert not seconds.lines
-    assert Image.open(tmp_path / "methods.png").size[0] == 1100
+    assert Image.open(tmp_path / "methods.png").size[0] == 1600
 
 
 def test_the_chart_leaves_the_notebooks_matplotlib_backend_alone(table):
@@ -161,4 +167,4 @@ def test_the_chart_shows_itself_as_a_png_in_a_notebook(table):
     from xai_widgets.reports import method_chart
 
     png = method_chart(table)._repr_png_()
-    assert Image.open(io.BytesIO(png)).size == (1100, int(100 * (0.45 * 4 + 1.6)))
+    assert Image.open(io.BytesIO(png)).size == (1600, int(100 * (0.45 * 4 + 1.6)))

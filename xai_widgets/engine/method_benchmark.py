@@ -23,6 +23,10 @@ from .inputs import ImageLike, Transform
 from .methods import all_methods, get_method
 from .model_state import check_model
 from .outputs import OutputChoice
+from .road import road_curves
+
+RANKINGS = {"deletion_auc": False, "insertion_auc": True, "road_most": False, "road_least": True, "seconds": False}
+"""The columns a table can be ranked by, and whether higher is better."""
 
 RANDOM = "random"
 """The row of a random map: uniform noise at the resolution of the first method's map."""
@@ -32,7 +36,9 @@ RANDOM = "random"
 class MethodScore:
     """One method's scores, averaged over the images its map could be made for.
 
-    ``deletion_auc``: lower is better; ``insertion_auc``: higher is better; ``seconds``: mean
+    ``deletion_auc``: lower is better; ``insertion_auc``: higher is better; ``road_most`` /
+    ``road_least``: ROAD's mean class probability with the most / least relevant pixels removed
+    and imputed first (lower / higher is better); ``seconds``: mean
     time to make one map (its forward and backward passes included; a fast method makes one
     untimed map first). ``failed`` counts the
     images the method made no map for and ``error`` says why (with no map at all, the numbers
@@ -43,6 +49,8 @@ class MethodScore:
     images: int
     deletion_auc: float
     insertion_auc: float
+    road_most: float
+    road_least: float
     seconds: float
     failed: int = 0
     error: str = ""
@@ -66,14 +74,17 @@ class MethodBenchmark:
 
     def ranked(self, by: str = "deletion_auc") -> list[MethodScore]:
         """The rows that have numbers, best first by ``by`` (deletion_auc, insertion_auc or seconds)."""
-        if by not in ("deletion_auc", "insertion_auc", "seconds"):
-            raise ValueError(f"by must be deletion_auc, insertion_auc or seconds; got {by!r}.")
+        if by not in RANKINGS:
+            raise ValueError(f"by must be one of {', '.join(RANKINGS)}; got {by!r}.")
         scored = [row for row in self.rows if not math.isnan(getattr(row, by))]
-        return sorted(scored, key=lambda row: getattr(row, by), reverse=(by == "insertion_auc"))
+        return sorted(scored, key=lambda row: getattr(row, by), reverse=RANKINGS[by])
 
     def table(self) -> str:
         """The rows as aligned plain text."""
-        header = f"{'method':<36} {'images':>6} {'deletion ↓':>10} {'insertion ↑':>11} {'s / map':>8}"
+        header = (
+            f"{'method':<36} {'images':>6} {'deletion ↓':>10} {'insertion ↑':>11} {'ROAD most ↓':>11} "
+            f"{'ROAD least ↑':>12} {'s / map':>8}"
+        )
         lines = [header, "-" * len(header)]
         for row in self.rows:
             if not row.images:
@@ -82,7 +93,7 @@ class MethodBenchmark:
             failed = f"  ({row.failed} failed: {row.error})" if row.failed else ""
             lines.append(
                 f"{row.label:<36} {row.images:>6} {row.deletion_auc:>10.3f} {row.insertion_auc:>11.3f} "
-                f"{row.seconds:>8.3f}{failed}"
+                f"{row.road_most:>11.3f} {row.road_least:>12.3f} {row.seconds:>8.3f}{failed}"
             )
         return "\n".join(lines)
 
@@ -113,7 +124,7 @@ def benchmark_methods(
     output: OutputChoice = None,
     seed: int = 0,
 ) -> MethodBenchmark:
-    """Every method's deletion AUC, insertion AUC and time per map on the same ``images``.
+    """Every method's deletion AUC, insertion AUC, ROAD means and time per map on the same ``images``.
 
     ``methods``: names (``get_method``); by default every method that is neither slow nor for
     attention models only (name the slow ones to include them). Each image is explained for its
@@ -148,13 +159,7 @@ def benchmark_methods(
                 errors.append(str(error))
                 continue
             shapes[index] = shapes[index] or attribution.shape
-            scores.append(
-                (
-                    deletion_curve(model, image, attribution, chosen[index], **common).auc,
-                    insertion_curve(model, image, attribution, chosen[index], **common).auc,
-                    seconds,
-                )
-            )
+            scores.append((*_scores(model, image, attribution, chosen[index], common), seconds))
         rows.append(_row(spec.name, spec.label, scores, errors))
     rows.append(_random_row(model, images, chosen, shapes, seed, common))
     for note in notes:
@@ -196,10 +201,22 @@ def _wait_for_device(model: nn.Module) -> None:
         torch.cuda.synchronize(parameter.device)
 
 
-def _row(name: str, label: str, scores: list[tuple[float, float, float]], errors: list[str]) -> MethodScore:
+def _scores(model: nn.Module, image: ImageLike, attribution: torch.Tensor, target: int, common: dict) -> tuple:
+    """Deletion AUC, insertion AUC and ROAD's two means of one map."""
+    road = road_curves(model, image, attribution, target, transform=common["transform"], output=common["output"])
+    return (
+        deletion_curve(model, image, attribution, target, **common).auc,
+        insertion_curve(model, image, attribution, target, **common).auc,
+        road["most"].mean,
+        road["least"].mean,
+    )
+
+
+def _row(name: str, label: str, scores: list[tuple[float, ...]], errors: list[str]) -> MethodScore:
     first_error = errors[0] if errors else ""
     if not scores:
-        return MethodScore(name, label, 0, math.nan, math.nan, math.nan, len(errors), first_error or "no map")
+        nan = math.nan
+        return MethodScore(name, label, 0, nan, nan, nan, nan, nan, len(errors), first_error or "no map")
     columns = torch.tensor(scores, dtype=torch.float64).mean(dim=0).tolist()
     return MethodScore(name, label, len(scores), *columns, failed=len(errors), error=first_error)
 
@@ -210,11 +227,5 @@ def _random_row(model, images, targets, shapes, seed, common) -> MethodScore:
         if shape is None or target is None:
             continue
         noise = random_map(torch.empty(shape), seed + index)
-        scores.append(
-            (
-                deletion_curve(model, image, noise, target, **common).auc,
-                insertion_curve(model, image, noise, target, **common).auc,
-                math.nan,  # no map was made
-            )
-        )
+        scores.append((*_scores(model, image, noise, target, common), math.nan))  # no map was made
     return _row(RANDOM, "Random map (no information)", scores, [] if scores else ["no method made a map"])

@@ -59,15 +59,16 @@ def contact_sheet(
 
 
 def method_chart(benchmark: MethodBenchmark, path: Optional[pathlib.Path] = None) -> Any:
-    """Three bar panels of a :func:`~xai_widgets.benchmark_methods` table: deletion AUC (lower
-    is better), insertion AUC (higher is better) and seconds per map, a dashed line at the random
-    map's score. Returns the matplotlib ``Figure`` (shown by a notebook); saved when ``path`` is given."""
+    """Bar panels of a :func:`~xai_widgets.benchmark_methods` table: deletion AUC (lower is
+    better), insertion AUC (higher is better), ROAD most / least relevant first (lower / higher is
+    better) and seconds per map, a dashed line at the random map's score. Returns the matplotlib
+    ``Figure`` (shown by a notebook); saved when ``path`` is given."""
     Figure = _figure_class("The method chart")  # noqa: N806 - matplotlib's class
     rows = [row for row in benchmark.rows if row.images and row.method != RANDOM]
     random_row = next((row for row in benchmark.rows if row.method == RANDOM and row.images), None)
     labels = [row.label for row in rows]
-    figure = Figure(figsize=(11, 0.45 * len(rows) + 1.6), layout="constrained")
-    panels = figure.subplots(1, 3, sharey=True)
+    figure = Figure(figsize=(3.2 * len(_CHART_PANELS), 0.45 * len(rows) + 1.6), layout="constrained")
+    panels = figure.subplots(1, len(_CHART_PANELS), sharey=True)
     for axis, (field, title) in zip(panels, _CHART_PANELS, strict=True):
         values = [getattr(row, field) for row in rows]
         axis.barh(range(len(rows)), values, color=_CHART_COLOURS[field])
@@ -93,9 +94,17 @@ def method_chart(benchmark: MethodBenchmark, path: Optional[pathlib.Path] = None
 _CHART_PANELS = (
     ("deletion_auc", "deletion AUC (lower is better)"),
     ("insertion_auc", "insertion AUC (higher is better)"),
+    ("road_most", "ROAD, most relevant first (lower)"),
+    ("road_least", "ROAD, least relevant first (higher)"),
     ("seconds", "seconds per map"),
 )
-_CHART_COLOURS = {"deletion_auc": "#d95f02", "insertion_auc": "#1b9e77", "seconds": "#7570b3"}
+_CHART_COLOURS = {
+    "deletion_auc": "#d95f02",
+    "insertion_auc": "#1b9e77",
+    "road_most": "#e7298a",
+    "road_least": "#66a61e",
+    "seconds": "#7570b3",
+}
 
 
 def _figure_class(what: str) -> Any:
