@@ -27,6 +27,8 @@ def test_notebook_runs_offline(path, monkeypatch):
     assert len(widgets) >= 2  # the demo Explorer and the digits Explorer
     text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
     assert "Downloading" not in text
+    if path.name == "05_faithfulness.ipynb":
+        check_faithfulness_notebook(text)
     if path.name == "01_quickstart.ipynb":
         accuracy = float(re.search(r"held-out accuracy (\d\.\d+)", text).group(1))
         assert accuracy >= 0.9, text  # a tiny CNN on the 8×8 digits, as such models reach
@@ -37,6 +39,18 @@ def test_notebook_runs_offline(path, monkeypatch):
             and float(re.search(r"CHECK cup share (\d\.\d+)", text).group(1)) > 0.5
         )
         assert re.search(r"CHECK digits: #1500: a \d\n", text)  # named by the true digit, not "image 0"
+
+
+def check_faithfulness_notebook(text: str) -> None:
+    """Guided Backprop's map survives randomising the top layers, Grad-CAM's does not (Adebayo et
+    al.'s finding); on ROAD, Grad-CAM beats a random map and saliency does not."""
+    number = lambda name: [float(v) for v in re.search(rf"CHECK {name}:? ([-\d.]+)(?: ([-\d.]+))?", text).groups() if v]  # noqa: E731
+    assert number("guided backprop after the first stage")[0] > 0.8, text
+    assert abs(number("gradcam after the first stage")[0]) < 0.5, text
+    gradcam, random = number("gradcam vs random, ROAD most first")
+    assert gradcam < random, text
+    saliency, random = number("saliency vs random, ROAD most first")
+    assert saliency > random, text
 
 
 # Run after the quickstart: the view it ends on (class "cup" at the last layer) must lie on the
