@@ -64,6 +64,46 @@ export function checkFor<T extends { key?: ViewKey } = FaithCheck>(check: T | nu
   return sameKey(check.key, shown) ? check : null;
 }
 
+/** A button that asks the kernel for a check: each click increments the counter trait `request`. */
+export function requestButton(doc: Document, model: WidgetModel, request: string, className: string, text: string, title = ""): HTMLButtonElement {
+  const button = createElement(doc, "button", { className, text, attrs: title ? { type: "button", title } : { type: "button" } });
+  button.addEventListener("click", () => {
+    model.set(request, Number(model.get(request) ?? 0) + 1);
+    model.save_changes();
+  });
+  return button;
+}
+
+/** An empty plot box (WIDTH×HEIGHT) for curves drawn with `curvePath`. */
+export function plotBox(doc: Document, className: string, label: string): SVGSVGElement {
+  const svg = doc.createElementNS(SVG, "svg");
+  svg.setAttribute("class", className);
+  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
+  svg.setAttribute("width", String(WIDTH));
+  svg.setAttribute("height", String(HEIGHT));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  return svg;
+}
+
+/** Clear a plot box and draw one curve a series (scores 0–1 over fractions 0–1) in a frame. */
+export function drawCurves(doc: Document, svg: SVGSVGElement, fractions: readonly number[], series: Record<string, readonly number[]>, classPrefix: string): void {
+  svg.replaceChildren();
+  const frame = doc.createElementNS(SVG, "rect");
+  for (const [name, value] of Object.entries({ x: PAD, y: PAD, width: WIDTH - 2 * PAD, height: HEIGHT - 2 * PAD })) {
+    frame.setAttribute(name, String(value));
+  }
+  frame.setAttribute("class", "xai-faith-frame");
+  svg.append(frame);
+  for (const [name, scores] of Object.entries(series)) {
+    const path = doc.createElementNS(SVG, "path");
+    path.setAttribute("d", curvePath(fractions, scores));
+    path.setAttribute("class", `xai-faith-curve ${classPrefix}${name.replace("_", "-")}`);
+    path.setAttribute("data-curve", name);
+    svg.append(path);
+  }
+}
+
 /** A "Check this map" button and, once the kernel answers, the curves and their areas. */
 export interface FaithPanel {
   element: HTMLElement;
@@ -71,15 +111,9 @@ export interface FaithPanel {
 }
 
 export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel {
-  const button = createElement(doc, "button", { className: "xai-faith-run", text: "Check this map", attrs: { type: "button" } });
+  const button = requestButton(doc, model, "check_request", "xai-faith-run", "Check this map");
   const status = createElement(doc, "span", { className: "xai-faith-status", attrs: { role: "status" } });
-  const svg = doc.createElementNS(SVG, "svg");
-  svg.setAttribute("class", "xai-faith-plot");
-  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
-  svg.setAttribute("width", String(WIDTH));
-  svg.setAttribute("height", String(HEIGHT));
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "deletion and insertion curves");
+  const svg = plotBox(doc, "xai-faith-plot", "deletion and insertion curves");
   const auc = createElement(doc, "div", { className: "xai-faith-auc" });
   const metrics = createElement(doc, "div", { className: "xai-faith-metrics" });
   const key = createElement(doc, "div", { className: "xai-faith-key" }, [
@@ -94,26 +128,8 @@ export function createFaithPanel(doc: Document, model: WidgetModel): FaithPanel 
     auc,
     metrics,
   ]);
-  button.addEventListener("click", () => {
-    model.set("check_request", Number(model.get("check_request") ?? 0) + 1);
-    model.save_changes();
-  });
-
   function draw(check: FaithCheck): void {
-    svg.replaceChildren();
-    const frame = doc.createElementNS(SVG, "rect");
-    for (const [name, value] of Object.entries({ x: PAD, y: PAD, width: WIDTH - 2 * PAD, height: HEIGHT - 2 * PAD })) {
-      frame.setAttribute(name, String(value));
-    }
-    frame.setAttribute("class", "xai-faith-frame");
-    svg.append(frame);
-    for (const [name, scores] of Object.entries(check.curves ?? {})) {
-      const path = doc.createElementNS(SVG, "path");
-      path.setAttribute("d", curvePath(check.fractions ?? [], scores));
-      path.setAttribute("class", `xai-faith-curve xai-faith-${name.replace("_", "-")}`);
-      path.setAttribute("data-curve", name);
-      svg.append(path);
-    }
+    drawCurves(doc, svg, check.fractions ?? [], check.curves ?? {}, "xai-faith-");
   }
 
   return {

@@ -1,6 +1,6 @@
 import { chooseColormap, colorize } from "./colormap";
 import { createElement } from "./dom";
-import { curvePath } from "./faithPlot";
+import { drawCurves, plotBox, requestButton } from "./faithPlot";
 import { prepareMap, normalizedMap, type MapSource } from "./heatmap";
 import { paintCanvas } from "./paint";
 import type { Binary, Normalization, ViewKey, WidgetModel } from "./types";
@@ -34,8 +34,6 @@ export interface SanityCheck {
   verdict?: string;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-
 /** The status line: progress while layers are randomised, the error, or nothing. */
 export function sanityStatus(check: SanityCheck | null): string {
   if (!check) return "";
@@ -68,21 +66,18 @@ export interface SanityPanel {
 }
 
 export function createSanityPanel(doc: Document, model: WidgetModel): SanityPanel {
-  const button = createElement(doc, "button", {
-    className: "xai-sanity-run",
-    text: "Sanity check",
-    attrs: { type: "button", title: "Randomise the model's layers from the output down (on a copy) and compare the maps" },
-  });
+  const button = requestButton(
+    doc,
+    model,
+    "sanity_request",
+    "xai-sanity-run",
+    "Sanity check",
+    "Re-initialise the model's layers from the output down (on a copy) and compare the maps",
+  );
   const status = createElement(doc, "span", { className: "xai-sanity-status", attrs: { role: "status" } });
   const verdict = createElement(doc, "div", { className: "xai-sanity-verdict" });
   const maps = createElement(doc, "div", { className: "xai-sanity-maps" });
-  const plot = doc.createElementNS(SVG, "svg");
-  plot.setAttribute("class", "xai-sanity-plot");
-  plot.setAttribute("viewBox", "0 0 220 110");
-  plot.setAttribute("width", "220");
-  plot.setAttribute("height", "110");
-  plot.setAttribute("role", "img");
-  plot.setAttribute("aria-label", "rank correlation and SSIM with the original, layer by layer");
+  const plot = plotBox(doc, "xai-sanity-plot", "rank correlation and SSIM with the original, layer by layer");
   const key = createElement(doc, "div", { className: "xai-faith-key xai-sanity-key" }, [
     createElement(doc, "span", { className: "xai-sanity-key-spearman", text: "━ Spearman ρ" }),
     createElement(doc, "span", { className: "xai-sanity-key-ssim", text: "━ SSIM" }),
@@ -95,10 +90,6 @@ export function createSanityPanel(doc: Document, model: WidgetModel): SanityPane
     key,
     maps,
   ]);
-  button.addEventListener("click", () => {
-    model.set("sanity_request", Number(model.get("sanity_request") ?? 0) + 1);
-    model.save_changes();
-  });
 
   function drawMaps(check: SanityCheck, colormap: string, normalization: Normalization): void {
     maps.replaceChildren();
@@ -118,19 +109,8 @@ export function createSanityPanel(doc: Document, model: WidgetModel): SanityPane
 
   function drawPlot(cascade: SanityStep[]): void {
     const steps = [{ module: "original", spearman: 1, ssim: 1 }, ...cascade]; // the curves start from the trained map
-    plot.replaceChildren();
-    const frame = doc.createElementNS(SVG, "rect");
-    for (const [name, value] of Object.entries({ x: 4, y: 4, width: 212, height: 102 })) frame.setAttribute(name, String(value));
-    frame.setAttribute("class", "xai-faith-frame");
-    plot.append(frame);
-    const fractions = steps.map((_, i) => (steps.length > 1 ? i / (steps.length - 1) : 0));
-    for (const name of ["spearman", "ssim"] as const) {
-      const path = doc.createElementNS(SVG, "path");
-      path.setAttribute("d", curvePath(fractions, steps.map((step) => step[name])));
-      path.setAttribute("class", `xai-faith-curve xai-sanity-${name}`);
-      path.setAttribute("data-curve", name);
-      plot.append(path);
-    }
+    const fractions = steps.map((_, i) => i / (steps.length - 1));
+    drawCurves(doc, plot, fractions, { spearman: steps.map((s) => s.spearman), ssim: steps.map((s) => s.ssim) }, "xai-sanity-");
   }
 
   let drawn: { check: SanityCheck | null; colormap: string; normalization: string } = {
