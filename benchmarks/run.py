@@ -62,9 +62,7 @@ def main() -> None:
         action="store_true",
         help="only the faithfulness metrics' rows (results/faithfulness.json)",
     )
-    parser.add_argument(
-        "--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet18", "resnet50"]
-    )
+    parser.add_argument("--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet50"])
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.time()
