@@ -371,3 +371,23 @@ def test_a_store_with_no_finished_shard_yet_opens_empty(one_process, tmp_path):
         assert gallery.tiles == [] and gallery.summary == "0 of 200 images explained" and not gallery.running
     finally:
         gallery.close()
+
+
+def test_images_of_different_sizes_get_the_command_lines_flag_in_the_message(tmp_path, capsys):
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    for name, size in (("a", (8, 8)), ("b", (12, 10))):
+        Image.new("RGB", size).save(tmp_path / "images" / f"{name}.png")
+    factory = tmp_path / "colour.py"
+    factory.write_text(
+        "from torch import nn\n"
+        "def model():\n"
+        "    layers = [nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)]\n"
+        "    return nn.Sequential(*layers)\n"
+    )
+    data, out = str(tmp_path / "images"), str(tmp_path / "o")
+    code = main(["audit", "--model", f"{factory}:model", "--data", data, "--out", out, "--no-progress"])
+    error = capsys.readouterr().err
+    assert code == 2 and "batches need one size" in error
+    assert "On the command line: --transform package.module:function" in error

@@ -84,9 +84,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             progress=not arguments.no_progress,
         )
     except ExplainError as err:
-        print(f"xai-widgets audit: error: {err}", file=sys.stderr)
+        print(f"xai-widgets audit: error: {command_line_words(str(err))}", file=sys.stderr)
         return 2
     return 0
+
+
+def command_line_words(message: str) -> str:
+    """An engine message that names a Python argument, with the flag that sets it here."""
+    if "transform=" in message:
+        message += " On the command line: --transform package.module:function (for example xai_widgets.demo:transform)."
+    return message
 
 
 if __name__ == "__main__":
