@@ -30,7 +30,7 @@ gallery.view()"""
 DEMO = """\
 from xai_widgets import demo
 photos = demo.photos()
-Gallery(demo.model(), photos, transform=demo.transform(), labels=demo.imagenet_labels())"""
+Gallery(demo.model(), photos, transform=demo.transform(), labels=demo.imagenet_labels(), deletion_steps=8)"""
 
 
 def write_notebook(path) -> None:
@@ -65,6 +65,18 @@ def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server
     first = digits.locator("canvas.xai-cell-canvas").first
     pixels = first.evaluate("(c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]")
     assert len(set(pixels)) > 4  # a photo with a map over it, not a blank canvas
+
+    # the photos' deletion AUC: on each tile, and a sort that puts the most faithful map first
+    assert "deletion AUC, most faithful map first" in photos.locator("select.xai-gallery-sort").inner_text()
+    photos.locator("select.xai-gallery-sort").select_option("deletion")
+    notebook.wait_state(
+        """() => { const r = document.querySelectorAll('.xai-gallery')[1];
+          const titles = [...r.querySelectorAll('.xai-cell-title')].map((t) => t.textContent);
+          const values = titles.map((t) => Number((t.match(/deletion AUC ([\\d.]+)/) || [])[1]));
+          const sorted = values.every((v, i) => !Number.isNaN(v) && (i === 0 || values[i - 1] <= v));
+          return values.length >= 3 && sorted; }""",
+        what="the photos sorted by deletion AUC, lowest first",
+    )
 
     digits.locator("select.xai-gallery-filter").select_option("misclassified")
     notebook.wait_state(
