@@ -1,5 +1,6 @@
 """The explainer engine: torch only, no widget imports."""
 
+from .adversarial import Push, push, smallest_flip
 from .audit import AuditResult, audit
 from .errors import (
     ExplainError,
@@ -37,6 +38,7 @@ __all__ = [
     "ModelCallError",
     "ModelChangedError",
     "ModelOutputError",
+    "Push",
     "RoadCurve",
     "Session",
     "TargetError",
@@ -52,9 +54,11 @@ __all__ = [
     "get_method",
     "insertion_curve",
     "prepare_image",
+    "push",
     "random_logit",
     "register",
     "sensitivity",
+    "smallest_flip",
     "road",
     "road_curves",
 ]
