@@ -1,10 +1,11 @@
 """Factories the audit-job tests name on the command line (``tests.audit_job_factories:...``):
-a small digit CNN and the first digits of scikit-learn's bundled set (no download)."""
+a small digit CNN and the first digits of scikit-learn's bundled set (no download), one version of
+them that never finishes reading past a given image (for the kill-and-resume test)."""
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 
 import torch
 from torch import nn
@@ -13,8 +14,7 @@ DIGITS = 200
 
 
 class DigitCNN(nn.Module):
-    """conv → ReLU → conv → ReLU → max-pool → linear, on 1×8×8 digits; sleeps in its forward when
-    ``XAI_TEST_SLOW_FORWARD`` (seconds) is set, so that a test can kill a run half-way."""
+    """conv → ReLU → conv → ReLU → max-pool → linear, on 1×8×8 digits."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -24,9 +24,6 @@ class DigitCNN(nn.Module):
         self.head = nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        delay = float(os.environ.get("XAI_TEST_SLOW_FORWARD", "0") or 0)
-        if delay:
-            time.sleep(delay)
         return self.head(self.features(x))
 
 
@@ -46,6 +43,30 @@ def first_digits() -> torch.utils.data.TensorDataset:
     """The first 200 digits with their classes."""
     images, labels = digits()
     return torch.utils.data.TensorDataset(images[:DIGITS], labels[:DIGITS])
+
+
+class HeldDigits(torch.utils.data.Dataset):
+    """The first digits, as :func:`first_digits`; with ``XAI_TEST_HOLD_FROM`` = k set, reading
+    image k or a later one waits for ever, so a run stops there with its earlier shards written
+    (a test then kills it: a state to wait on, not a time)."""
+
+    def __init__(self) -> None:
+        images, labels = digits()
+        self.images, self.targets = images[:DIGITS], labels[:DIGITS]  # targets: no image read for the labels
+        hold = os.environ.get("XAI_TEST_HOLD_FROM", "")
+        self.hold_from = int(hold) if hold else None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.hold_from is not None and index >= self.hold_from:
+            threading.Event().wait()  # never set: this reading thread waits until the process is killed
+        return self.images[index], self.targets[index]
+
+
+def held_digits() -> HeldDigits:
+    return HeldDigits()
 
 
 def trained_state(epochs: int = 8) -> dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -58,12 +59,12 @@ def one_process(tmp_path_factory, checkpoint) -> pathlib.Path:
     return out
 
 
-def torchrun(out: pathlib.Path, checkpoint: pathlib.Path, *, slow: float = 0.0, wait: bool = True):
+def torchrun(out: pathlib.Path, checkpoint: pathlib.Path, *, data: str = DATA, hold_from: str = "", wait: bool = True):
     """``xai-widgets audit`` under ``torchrun --nproc_per_node=2`` (gloo on the CPU)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     command += ["-m", "xai_widgets.audit_job.cli", "audit", "--model", MODEL, "--checkpoint", str(checkpoint)]
-    command += ["--data", DATA, "--out", str(out), "--shard-size", str(SHARD)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XAI_TEST_SLOW_FORWARD": str(slow)}
+    command += ["--data", data, "--out", str(out), "--shard-size", str(SHARD)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XAI_TEST_HOLD_FROM": hold_from}
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -126,15 +127,17 @@ def test_the_store_holds_what_the_in_memory_audit_computes(one_process, model):
 
 
 def test_a_run_whose_rank_is_killed_resumes_with_every_image_once(one_process, checkpoint, tmp_path):
-    out = tmp_path / "killed"
-    process = torchrun(out, checkpoint, slow=0.04, wait=False)
+    out, held = tmp_path / "killed", "tests.audit_job_factories:held_digits"
+    # shards 0-2 (images 0-47) can be read, no later one: each rank stops on its next shard
+    process = torchrun(out, checkpoint, data=held, hold_from=str(3 * SHARD), wait=False)
     try:
-        first = None
-        while first is None:
-            assert process.poll() is None, process.stdout.read().decode(errors="replace")
-            notes = sorted((out / SHARDS).glob("*.json")) if (out / SHARDS).exists() else []
-            first = json.loads(notes[0].read_text()) if notes else None
-            threading.Event().wait(0.05)
+        seen, written = [], None
+        while written is None:  # a rank prints "(shard N)" once shard N is on disk
+            line = process.stdout.readline().decode(errors="replace")
+            assert line, "the run ended before a shard was written:\n" + "".join(seen)
+            seen.append(line)
+            written = re.search(r"\(shard (\d+)\)", line)
+        first = json.loads((out / SHARDS / f"{int(written.group(1)):06d}.json").read_text())
         os.kill(first["pid"], signal.SIGKILL)  # one rank dies; torchrun stops the other
         process.wait(timeout=120)
     finally:
@@ -145,7 +148,7 @@ def test_a_run_whose_rank_is_killed_resumes_with_every_image_once(one_process, c
     finished_before = [json.loads(p.read_text())["rows"] for p in (out / SHARDS).glob("*.json")]
     assert 1 <= len(finished_before) < SHARDS_IN_ALL and not (out / "manifest.json").exists()
 
-    code, output = torchrun(out, checkpoint)
+    code, output = torchrun(out, checkpoint, data=held)
     assert code == 0, output
     assert sorted(indices_in_shards(out)) == list(range(DIGITS))
     manifest = json.loads((out / "manifest.json").read_text())

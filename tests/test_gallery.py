@@ -96,9 +96,12 @@ class Gate(nn.Module):
 
 def test_stop_ends_the_run_after_the_current_batch_and_keeps_what_was_done():
     model = Gate(free=4)  # the probe, the call count and two batches run freely
+    ten_done = threading.Event()
     widget = Gallery(model, IMAGES, batch_size=5)
-    while widget.progress.get("done", 0) < 10:
-        threading.Event().wait(0.01)
+    widget.observe(lambda change: change["new"].get("done", 0) >= 10 and ten_done.set(), names="progress")
+    if widget.progress.get("done", 0) >= 10:  # reached before the observer was in place
+        ten_done.set()
+    assert ten_done.wait(120), widget.progress  # the two free batches are in; the third waits on the gate
     widget.stop = 1  # the Stop button
     model.gate.set()
     widget.wait()
