@@ -2,11 +2,28 @@
 
 import importlib
 
-from .engine import Session, audit, benchmark_methods, explain
+from .engine import (
+    Box,
+    ClassScore,
+    Contrast,
+    Region,
+    Session,
+    Similarity,
+    audit,
+    benchmark_methods,
+    embedding_of,
+    explain,
+)
 
 __version__ = "0.1.0"
 __all__ = [
+    "Box",
+    "ClassScore",
     "Compare",
+    "Contrast",
+    "Region",
+    "Similarity",
+    "embedding_of",
     "Explorer",
     "FeatureMaps",
     "Gallery",

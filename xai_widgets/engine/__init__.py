@@ -24,9 +24,21 @@ from .road import RoadCurve, road, road_curves
 from .sanity import cascading_randomisation
 from .sensitivity import sensitivity
 from .session import Session
+from .target_picking import box_at, embedding_of, output_kind, region_at
+from .targets import Box, ClassScore, Contrast, Region, Similarity, Target
 
 __all__ = [
     "AuditResult",
+    "Box",
+    "ClassScore",
+    "Contrast",
+    "Region",
+    "Similarity",
+    "Target",
+    "box_at",
+    "embedding_of",
+    "output_kind",
+    "region_at",
     "INPUT",
     "ExplainError",
     "ImageError",

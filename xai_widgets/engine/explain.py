@@ -12,6 +12,7 @@ from .inputs import ImageLike, Transform
 from .methods import get_method
 from .outputs import OutputChoice
 from .session import Session
+from .targets import TargetLike, is_target, resolve
 
 
 def explain(
@@ -19,12 +20,16 @@ def explain(
     image: ImageLike,
     method: str = "gradcam",
     layer: Optional[str] = None,
-    target: Optional[int] = None,
+    target: TargetLike = None,
     transform: Optional[Transform] = None,
     output: OutputChoice = None,
     **params: Any,
 ) -> torch.Tensor:
     """Return the attribution map of ``image`` for class ``target`` (default: top-1).
+
+    ``target`` is a class index, or a :class:`~xai_widgets.engine.targets.Target`: a class's
+    probability, class A rather than B (``Contrast``), a segmentation ``Region``, a detected
+    ``Box``, an embedding's ``Similarity`` to a reference.
 
     The map is a 2-D tensor at the method's native resolution (for Grad-CAM, the layer's
     H×W; for saliency, the input's) on the model's device. ``layer`` defaults to the last
@@ -45,18 +50,21 @@ def map_for(
     image: ImageLike,
     method: str = "gradcam",
     layer: Optional[str] = None,
-    target: Optional[int] = None,
+    target: TargetLike = None,
     transform: Optional[Transform] = None,
     output: OutputChoice = None,
     **params: Any,
-) -> tuple[torch.Tensor, int, list[str]]:
-    """The map of :func:`explain`, the class it explains (``target``, or the top-1 class) and
-    the session's notes; one forward that records only the layer asked for, freed after."""
+) -> tuple[torch.Tensor, TargetLike, list[str]]:
+    """The map of :func:`explain`, what it explains (the class index — ``target`` or the
+    top-1 class — or the Target given) and the session's notes; one forward that records
+    only the layer asked for, freed after."""
     spec = get_method(method)
     layer_names = [layer] if (layer is not None and spec.uses_layer) else None
-    session = Session(model, image, transform=transform, layer_names=layer_names, output=output)
+    scored, index = resolve(target, output)
+    session = Session(model, image, transform=transform, layer_names=layer_names, output=scored)
     try:
-        target = session.check_target(target)
-        return session.attribution(method, layer=layer, target=target, **params), target, list(session.notes)
+        index = session.check_target(index)
+        attribution = session.attribution(method, layer=layer, target=index, **params)
+        return attribution, (target if is_target(target) else index), list(session.notes)
     finally:
         session.close()

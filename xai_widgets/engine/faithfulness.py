@@ -15,6 +15,7 @@ from .inputs import ImageLike, Transform, prepare_image
 from .model_calls import class_scores
 from .model_state import check_model, model_device, model_dtype
 from .outputs import OutputChoice
+from .targets import resolve
 
 BASELINES = ("blur", "mean", "zero")
 """What a removed pixel becomes: the image blurred, the image's mean colour, or zero (in model-input space)."""
@@ -84,6 +85,7 @@ def _curve(
     batch_size: int,
 ) -> Curve:
     check_model(model)
+    output, target = resolve(target, output)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ExplainError(f"steps must be a whole number of at least 1; got {steps!r}.")
     if attribution.dim() != 2:
@@ -224,6 +226,7 @@ def confidence_change(
 ) -> ConfidenceChange:
     """How much of the class's confidence the map's region alone keeps (see :class:`ConfidenceChange`)."""
     check_model(model)
+    output, target = resolve(target, output)
     if attribution.dim() != 2:
         raise ExplainError(f"The attribution must be a 2-D map (h×w); got shape {tuple(attribution.shape)}.")
     x = prepare_image(image, transform).tensor.to(model_device(model), model_dtype(model))

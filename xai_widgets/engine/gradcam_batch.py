@@ -16,9 +16,10 @@ from .model_calls import count_calls, in_chunks, one_at_a_time_note, rows_per_im
 from .model_state import check_model, evaluation_mode, forward_hooks, model_device, model_dtype
 from .outputs import OutputChoice, select_logits
 from .session import Session
+from .targets import Target, TargetScores
 from .tokens import infer_layout
 
-Targets = Union[None, int, Sequence[int], torch.Tensor]
+Targets = Union[None, int, Target, Sequence[Union[int, Target]], torch.Tensor]
 
 
 def grad_cam_batch(
@@ -36,7 +37,8 @@ def grad_cam_batch(
     Each chunk of ``batch_size`` images costs one forward (recording an autograd graph only
     above ``layer``) and one backward that stops at ``layer``, with a hook on that layer
     only; everything stays on the model's device.
-    ``targets``: one class for all, one per image, or ``None`` for each image's top-1 class.
+    ``targets``: one class for all, one per image, or ``None`` for each image's top-1 class;
+    a :class:`~xai_widgets.engine.targets.Target` for all, or one per image (a list).
     ``layer`` defaults to the session's default layer (for a ViT, the last one whose patch
     tokens get a gradient); token and channels-last layers give maps over their patch grid.
     ``transform`` (optional) prepares each image first, so raw images may be passed as a
@@ -47,10 +49,12 @@ def grad_cam_batch(
     stack = _stacked(images, transform)
     batch_size = _checked_batch_size(batch_size)
     device, dtype = model_device(model), model_dtype(model)
-    probe = Session(model, stack[:1], output=output)  # checks the layer and the class range on one image
+    scored = _target_list(targets, len(stack))  # Target objects: each image's own score, as class 0
+    first = output if scored is None else TargetScores(scored[:1], output)
+    probe = Session(model, stack[:1], output=first)  # checks the layer and the class range on one image
     try:
         layer = probe.check_layer(layer)
-        chosen = _checked_targets(targets, len(stack), probe)
+        chosen = None if scored is not None else _checked_targets(targets, len(stack), probe)
     finally:
         probe.close()
     with torch.inference_mode(), evaluation_mode(model):
@@ -58,7 +62,8 @@ def grad_cam_batch(
 
     def cams(rows: torch.Tensor) -> torch.Tensor:
         part = None if chosen is None else chosen[rows]
-        return chunk_cams(model, stack[rows].to(device, dtype), layer, calls, part, output)[0]
+        rows_output = output if scored is None else TargetScores([scored[int(row)] for row in rows], output)
+        return chunk_cams(model, stack[rows].to(device, dtype), layer, calls, part, rows_output)[0]
 
     # by row numbers, so that a model that fails on batches can be fed one image at a time
     known = one_at_a_time_note(model)
@@ -95,6 +100,21 @@ def _checked_batch_size(batch_size: Any) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of images, at least 1; got {batch_size!r}.")
     return batch_size
+
+
+def _target_list(targets: Targets, count: int) -> Optional[list[Target]]:
+    """One Target per image when ``targets`` is a Target or holds any (else ``None``)."""
+    if isinstance(targets, Target):
+        return [targets] * count
+    if targets is None or isinstance(targets, (int, torch.Tensor)) or not any(isinstance(t, Target) for t in targets):
+        return None
+    values = list(targets)
+    if len(values) != count or not all(isinstance(t, Target) for t in values):
+        raise TargetError(
+            f"Got {len(values)} targets for {count} images; per-image targets must be one Target per image "
+            "(wrap class indices as ClassScore(index) to mix them with other targets)."
+        )
+    return values
 
 
 def _checked_targets(targets: Targets, count: int, probe: Session) -> Optional[torch.Tensor]:

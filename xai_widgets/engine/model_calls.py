@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .model_state import evaluation_mode, scoped
-from .outputs import OutputChoice, select_logits
+from .outputs import OutputChoice, Scores, select_logits
 from .progress import Cancelled, report
 
 ContextFactory = Callable[[nn.Module], AbstractContextManager]
@@ -148,7 +148,9 @@ def class_scores(
     output: OutputChoice = None,
     probabilities: bool = False,
 ) -> torch.Tensor:
-    """logit[target] (or its softmax probability) of each of ``inputs``, no autograd graph, in chunks."""
+    """logit[target] (or its softmax probability) of each of ``inputs``, no autograd graph, in chunks.
+    A target's own score (``output`` a :class:`Scores`) is returned as it is: it has no softmax."""
+    probabilities = probabilities and not isinstance(output, Scores)
 
     def scores(chunk: torch.Tensor) -> torch.Tensor:
         logits = rows_per_image(select_logits(model(chunk), output, len(chunk)), len(chunk)).float()

@@ -20,6 +20,15 @@ SINGLE_LOGIT = (
 )
 
 
+class Scores:
+    """An output choice that already gives one score per image (an (N,) tensor): the score
+    of a :class:`~xai_widgets.engine.targets.Target`. The engine explains it as class 0 of a
+    one-column output, with no binary-logit reading."""
+
+    def __call__(self, output: Any) -> torch.Tensor:  # pragma: no cover - subclasses score
+        raise NotImplementedError
+
+
 def select_logits(output: Any, choice: OutputChoice = None, batch: Optional[int] = None) -> torch.Tensor:
     """Return the N×K class scores of ``output`` (see :func:`find_logits`)."""
     return find_logits(output, choice, batch)[0]
@@ -38,6 +47,9 @@ def find_logits(
     a callable on the output. Without it: the tensor itself, ``.logits`` / ``["logits"]``, or
     else the first tensor inside (with a note naming it and how to choose another).
     """
+    if isinstance(choice, Scores):
+        scores = choice(output)
+        return scores.reshape(-1, 1), None
     candidates = list(_tensors(output))
     if choice is not None:
         found, where, note = _chosen(output, choice), f"output={_describe(choice)}", None
@@ -67,6 +79,11 @@ def find_logits(
         found = torch.cat([torch.zeros_like(found), found], dim=1)
         note = SINGLE_LOGIT if note is None else f"{note} {SINGLE_LOGIT}"
     return found, note
+
+
+def chosen_part(output: Any, choice: OutputChoice) -> torch.Tensor:
+    """The tensor ``choice`` (an index, key, attribute name or function) selects in ``output``."""
+    return _chosen(output, choice)
 
 
 def _chosen(output: Any, choice: OutputChoice) -> torch.Tensor:

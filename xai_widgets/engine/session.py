@@ -110,6 +110,8 @@ class Session:
     def _record(self, name: str, output: torch.Tensor) -> Optional[torch.Tensor]:
         if not output.is_floating_point() or name in self._attention_points:
             return None
+        if output.dim() == 4 and output.shape[0] != self.input.shape[0]:
+            return None  # not one map per image: a detector's pooled regions of interest, say
         layout = infer_layout(tuple(output.shape), tuple(self.input.shape[-2:]), self._grid_hints)
         if layout is None:
             return None
