@@ -81,3 +81,34 @@ def quadrant_maps(size: int = 8) -> dict[str, torch.Tensor]:
 
 def bright_image(size: int = 32) -> torch.Tensor:
     return 0.5 + 0.5 * random_image(1, size=size)
+
+
+def squares(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Black 24×24 images with a red square (class 1) and a blue square (class 2), apart."""
+    generator = torch.Generator().manual_seed(seed)
+    images, labels = torch.zeros(count, 3, 24, 24), torch.zeros(count, 24, 24, dtype=torch.long)
+    for i in range(count):
+        r, c = torch.randint(0, 6, (2,), generator=generator).tolist()
+        r2, c2 = torch.randint(13, 18, (2,), generator=generator).tolist()
+        images[i, 0, r : r + 6, c : c + 6], labels[i, r : r + 6, c : c + 6] = 1.0, 1
+        images[i, 2, r2 : r2 + 6, c2 : c2 + 6], labels[i, r2 : r2 + 6, c2 : c2 + 6] = 1.0, 2
+    return images, labels
+
+
+def square_segmenter() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A 3-class per-pixel model trained here on :func:`squares` (background, red, blue), one
+    test image and its true classes: a segmenter whose right answer is known."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1)
+    )
+    images, labels = squares(64, seed=0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(150):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(images), labels).backward()
+        optimiser.step()
+    model.eval()
+    test_images, test_labels = squares(1, seed=7)
+    assert (model(test_images).argmax(1) == test_labels).float().mean() > 0.97  # it learned the squares
+    return model, test_images[0], test_labels[0]

@@ -13,7 +13,7 @@ from xai_widgets.engine import Session, TargetError, deletion_curve, explain, gr
 from xai_widgets.engine.target_picking import box_at, embedding_of, output_kind, region_at
 from xai_widgets.engine.targets import Box, ClassScore, Contrast, Region, Similarity, TargetScores
 
-from .models import random_image, tiny_cnn
+from .models import random_image, square_segmenter, tiny_cnn
 
 
 @pytest.fixture(scope="module")
@@ -66,34 +66,9 @@ def test_contrast_deletion_curve_scores_the_difference(classifier):
 # -- segmentation: a tiny model trained here, where the answer is known ---------------------
 
 
-def squares(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Black 24×24 images with a red square (class 1) and a blue square (class 2), apart."""
-    generator = torch.Generator().manual_seed(seed)
-    images, labels = torch.zeros(count, 3, 24, 24), torch.zeros(count, 24, 24, dtype=torch.long)
-    for i in range(count):
-        r, c = torch.randint(0, 6, (2,), generator=generator).tolist()
-        r2, c2 = torch.randint(13, 18, (2,), generator=generator).tolist()
-        images[i, 0, r : r + 6, c : c + 6], labels[i, r : r + 6, c : c + 6] = 1.0, 1
-        images[i, 2, r2 : r2 + 6, c2 : c2 + 6], labels[i, r2 : r2 + 6, c2 : c2 + 6] = 1.0, 2
-    return images, labels
-
-
 @pytest.fixture(scope="module")
 def segmenter():
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1)
-    )
-    images, labels = squares(64, seed=0)
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(150):
-        optimiser.zero_grad()
-        nn.functional.cross_entropy(model(images), labels).backward()
-        optimiser.step()
-    model.eval()
-    test_images, test_labels = squares(1, seed=7)
-    assert (model(test_images).argmax(1) == test_labels).float().mean() > 0.97  # it learned the squares
-    return model, test_images[0], test_labels[0]
+    return square_segmenter()
 
 
 def test_region_map_falls_inside_the_region(segmenter):

@@ -14,10 +14,10 @@ class CountingSession:
 
     def __init__(self, widget):
         self.calls = 0
-        original = widget.session
+        original = widget._session_for
 
-        def counted():
-            session = original()
+        def counted(key):
+            session = original(key)
             if not getattr(session, "_counted", False):
                 inner = session.attribution
 
@@ -29,7 +29,7 @@ class CountingSession:
                 session._counted = True
             return session
 
-        widget.session = counted
+        widget._session_for = counted
 
 
 @pytest.fixture
@@ -106,6 +106,7 @@ def test_every_result_key_matches_the_controls(explorer):
                 "layer": layer,
                 "method": "gradcam",
                 "target": target,
+                "target_spec": {},
                 "params": {},
             }
 

@@ -33,5 +33,9 @@ class LRUCache(Generic[V]):
     def clear(self) -> None:
         self._items.clear()
 
+    def values(self) -> list[V]:
+        """The entries, least recently used first (a copy: the cache may change meanwhile)."""
+        return list(self._items.values())
+
     def __len__(self) -> int:
         return len(self._items)

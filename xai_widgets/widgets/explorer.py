@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
+import torch
 import traitlets
 from torch import nn
 
@@ -21,6 +22,8 @@ from ..engine.outputs import OutputChoice
 from ..engine.progress import Cancelled
 from ..engine.sanity import cascading_randomisation
 from ..engine.session import check_top_k
+from ..engine.target_picking import CLASSES, DETECTION, SEGMENTATION, OutputKind, embedding_of, output_kind
+from ..engine.targets import ClassScore, Contrast, Similarity, Target, TargetScores
 from .bundles import bundle
 from .images import named_images
 from .jobs import LatestWins
@@ -28,6 +31,15 @@ from .labels import check_labels, label_list
 from .map_check import curves_payload, metrics_payload, sanity_payload
 from .overlay import OverlayWidget
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
+from .target_choice import (
+    check_spec,
+    default_region_class,
+    offered_kinds,
+    segmentation_classes,
+    spec_id,
+    spec_kind,
+    target_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +67,21 @@ class Explorer(OverlayWidget):
             ``weights.transforms()``); without it images are used as they are.
         layer, method, target: initial choices (default: the live default layer, Grad-CAM, top-1;
             Eigen-CAM, with a note, for a model whose class scores give no layer a gradient,
-            such as a ViT with a zero classifier head).
+            such as a ViT with a zero classifier head). ``target`` is a class index or a
+            ``ClassScore`` (probability), ``Contrast`` (A rather than B) or ``Similarity``.
+        reference: an image or an embedding vector that a similarity target compares the
+            model's output with (the "Similarity to a reference" target).
         opacity, colormap, normalization: initial look of the overlay.
         top_k: how many of the best classes to list.
         output: which part of the model's output holds the class scores when it returns a
             tuple, dict or object: an index, a key or a function (default: ``.logits`` or
             the first tensor; see ``Session``).
+
+    Segmentation models (per-pixel class scores, N×K×H×W) and torchvision detectors (a list
+    of box dicts) open on a region or a box: the list shows the classes by share of the
+    pixels, or the boxes found; a click (or a drag) on the image picks the region of the
+    class under it, a click on a drawn box picks that box. ``target_kinds`` lists every kind
+    of target with the reason an absent one does not fit this model.
         confirm_above: a slow method whose estimated run (images through the model × this
             image's measured forward) exceeds this many seconds waits for a confirmation
             (``pending_cost``; the Run button, or ``run_pending()``); 0 never asks.
@@ -95,6 +116,12 @@ class Explorer(OverlayWidget):
     method = traitlets.Unicode("gradcam").tag(sync=True)
     method_params = traitlets.Dict().tag(sync=True)
     target = traitlets.Int(0).tag(sync=True)
+    target_spec = traitlets.Dict().tag(sync=True)
+    """What ``target`` names: {} a class's logit, or a kind and its details (see ``target_choice``)."""
+    target_kinds = traitlets.List(traitlets.Dict()).tag(sync=True)
+    output_kind = traitlets.Unicode(CLASSES).tag(sync=True)
+    boxes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """A detector's boxes on the current image, in photo pixels (index, box, label, score)."""
 
     def __init__(
         self,
@@ -105,7 +132,8 @@ class Explorer(OverlayWidget):
         transform: Optional[Transform] = None,
         layer: Optional[str] = None,
         method: Optional[str] = None,
-        target: Optional[int] = None,
+        target: Union[None, int, Target] = None,
+        reference: Any = None,
         opacity: float = 0.5,
         colormap: str = "turbo",
         normalization: str = "auto",
@@ -126,6 +154,13 @@ class Explorer(OverlayWidget):
         self._class_names = check_labels(labels)
         self._labels_note: Optional[str] = None
         self._sessions: LRUCache[Session] = LRUCache(self.SESSIONS)
+        self._target_sessions: LRUCache[Session] = LRUCache(self.SESSIONS)  # one per target that is not a logit
+        self._kinds: LRUCache[OutputKind] = LRUCache(2 * self.SESSIONS)  # a segmenter's or detector's output
+        self._model_kind: Optional[str] = None  # classes, segmentation or detection: read from the first image
+        self._photo_sizes: dict[int, tuple[int, int]] = {}
+        self._reference_input = reference
+        self._reference: Optional[torch.Tensor] = None
+        target, spec = _target_and_spec(target, reference)
         if session is not None:  # a linked widget's forward of the first image, reused
             self._sessions.put(0, session)
         self._jobs = LatestWins()
@@ -146,6 +181,7 @@ class Explorer(OverlayWidget):
             colormap=colormap,
             normalization=normalization,
             confirm_above=confirm_above,
+            target_spec=spec,
         )
         self._load_image(layer=layer, target=target)
         if chosen is None and not self._error and self.session().gradients_dead:
@@ -155,14 +191,84 @@ class Explorer(OverlayWidget):
     # -- engine calls -------------------------------------------------------------------
 
     def session(self) -> Session:
-        """The engine session of the current image (one forward per image, kept in an LRU)."""
+        """The engine session of the current image and target (one forward each, kept in an LRU)."""
+        return self._session_for(self._key())
+
+    def _session_for(self, key: dict[str, Any]) -> Session:
+        """The session that explains ``key``'s target: the image's own for a class logit, or one
+        whose output is the target's score (class 0) for any other target."""
         if self._closed:
             raise ExplainError("This Explorer is closed; create a new one to explain more images.")
-        session = self._sessions.get(self.image_index)
+        index = key["image_index"]
+        target = self._target_object(key)
+        cache, cache_key, output = self._sessions, index, self.output
+        if target is not None:
+            cache, cache_key = self._target_sessions, (index, key["target"], spec_id(key["target_spec"]))
+            output = TargetScores(target, self.output)
+        session = cache.get(cache_key)
         if session is None:
-            session = Session(self.model, self._images[self.image_index], transform=self.transform, output=self.output)
-            self._sessions.put(self.image_index, session)
+            session = Session(self.model, self._images[index], transform=self.transform, output=output)
+            cache.put(cache_key, session)
         return session
+
+    def _target_object(self, key: dict[str, Any]) -> Optional[Target]:
+        """The engine Target that ``key`` names (None for a class's logit on a classifier)."""
+        spec = key.get("target_spec") or {}
+        if spec_kind(spec) == "class" and self._model_kind in (None, CLASSES):
+            return None  # a class's logit (a model that gives none says so when its session is made)
+        kind = self._kind_of(key["image_index"])
+        spec = check_spec(spec, kind, self._reference_input is not None)
+        reference = self._reference_vector() if spec_kind(spec) == "similarity" else None
+        size = self._photo_sizes.get(key["image_index"], (1, 1))
+        return target_for(spec, key["target"], kind, reference, size)
+
+    @staticmethod
+    def _class_index(key: dict[str, Any], target: Optional[Target]) -> int:
+        """The class a session explains for ``key``: its target's, or 0 for a target's one score."""
+        return key["target"] if target is None else 0
+
+    def _kind_of(self, index: int) -> OutputKind:
+        """What the model returns for image ``index`` (read once for a classifier: one forward
+        without a graph; for each image of a segmenter or detector: its classes or boxes)."""
+        if self._model_kind is None and self._is_classifier(index):
+            self._model_kind = CLASSES
+        if self._model_kind == CLASSES:
+            return OutputKind(CLASSES, classes=0)
+        found = self._kinds.get(index)
+        if found is None:
+            try:
+                found = output_kind(self.model, self._images[index], self.transform, self.output)
+            except ExplainError:
+                found = OutputKind(CLASSES, classes=0)  # the session says what is wrong
+            if self._model_kind is None:
+                self._model_kind = found.kind
+            if found.kind != CLASSES:
+                self._kinds.put(index, found)
+        return found
+
+    def _is_classifier(self, index: int) -> bool:
+        """Whether the model gives one row of class scores per image: read from image ``index``'s
+        session (kept for its maps), so a classifier costs no extra forward."""
+        try:
+            session = self._session_for({"image_index": index, "target": 0, "target_spec": {}})
+        except ExplainError:
+            return False  # a segmenter's N×K×H×W output, or a model that fails: output_kind says
+        if session.logits is not None and session.logits.shape[0] == session.input.shape[0]:
+            return True
+        session.close()  # rows that are not images (a detector's proposals): of no use
+        self._sessions.clear()
+        return False
+
+    def _reference_vector(self) -> torch.Tensor:
+        """The embedding a similarity target compares with: ``reference=`` as given (a vector)
+        or the model's output on it (an image)."""
+        if self._reference is None:
+            given = self._reference_input
+            if isinstance(given, (torch.Tensor, np.ndarray)) and np.ndim(given) == 1:
+                self._reference = torch.as_tensor(np.asarray(given) if isinstance(given, np.ndarray) else given)
+            else:
+                self._reference = embedding_of(self.model, given, self.transform, self.output)
+        return self._reference
 
     def _check_first_layer(self, layer: str) -> None:
         """A LayerError (with close names) for a layer the model does not have: an explicit
@@ -176,8 +282,9 @@ class Explorer(OverlayWidget):
     def _drop_stale_sessions(self) -> bool:
         """Forget every kept forward if the model changed since the current one (a layer
         replaced, weights trained or loaded); the next map runs the image again, with a note."""
-        session = self._sessions.get(self.image_index)
-        change = session.model_change() if session is not None else None
+        kept = [self._sessions.get(self.image_index), *self._target_sessions.values()]
+        changes = (session.model_change() for session in kept if session is not None)
+        change = next((found for found in changes if found), None)
         if change is None:
             return False
         self._close_sessions()
@@ -185,11 +292,12 @@ class Explorer(OverlayWidget):
         return True
 
     def _close_sessions(self) -> None:
-        for index in range(len(self._images)):
-            session = self._sessions.get(index)
-            if session is not None:
-                session.close()
+        for session in [*self._sessions.values(), *self._target_sessions.values()]:
+            session.close()
         self._sessions.clear()
+        self._target_sessions.clear()
+        self._kinds.clear()  # a changed model predicts other regions and boxes
+        self._model_kind, self._reference = None, None
 
     def image(self) -> Any:
         """The current image as it was given (PIL, array, tensor or path)."""
@@ -218,15 +326,15 @@ class Explorer(OverlayWidget):
         """Make every trait of the image, then set them together: an interrupt on the way
         (a KeyboardInterrupt) leaves the previous image's photo, classes and map in place."""
         try:
-            session = self.session()
-            labels, labels_note = self.labels, self._labels_note
-            if len(labels) != session.num_classes:
-                labels, labels_note = label_list(self._class_names, session.num_classes)
+            kind = self._kind_of(self.image_index)
+            choice = self._choose_target(kind, target)
+            session = self._session_for({"image_index": self.image_index, **choice})
+            labels, labels_note, top = self._listed(kind, session)
             known = {info.name for info in session.layers}
             wanted = layer if layer is not None else self.layer
             # found for every image (not only the first), so its note is shown for each one
             default = session.default_layer if session.layers else ""
-            top = [{"index": index, "label": labels[index], "prob": prob} for index, prob in session.top_k(self.top_k)]
+            self._photo_sizes[self.image_index] = (session.display.shape[1], session.display.shape[0])
             state = {
                 "labels": labels,
                 "photo": encode_png(session.display),
@@ -234,7 +342,10 @@ class Explorer(OverlayWidget):
                 "layers": [describe_layer(info) for info in session.layers],
                 "layer": wanted if wanted in known else default,
                 "top_classes": top,
-                "target": target if target is not None and 0 <= target < session.num_classes else top[0]["index"],
+                **choice,
+                "output_kind": kind.kind,
+                "target_kinds": offered_kinds(kind.kind, self._reference_input is not None),
+                "boxes": _boxes(kind, labels),
                 "notes": [*session.notes, *(note for note in (labels_note, self._model_note) if note)],
             }
             self._model_note = None
@@ -253,12 +364,59 @@ class Explorer(OverlayWidget):
         finally:
             self._quiet = False
 
+    def _choose_target(self, kind: OutputKind, target: Optional[int]) -> dict[str, Any]:
+        """The ``target`` and ``target_spec`` an image opens on: the given class if it fits, else
+        the top-1 class (a segmenter: its largest class; a detector: its best box); a kind of
+        target that does not fit the model gives way to the model's own kind."""
+        spec = dict(self.target_spec)
+        if kind.kind == SEGMENTATION:
+            shares = segmentation_classes(kind.predicted, self.top_k)
+            fits = target is not None and 0 <= target < kind.classes
+            return {"target": target if fits else default_region_class(shares), "target_spec": {"kind": "region"}}
+        if kind.kind == DETECTION:
+            if not kind.detections:
+                raise ExplainError(
+                    "The detector found no box in this image, so there is nothing to explain; lower its score "
+                    "threshold (torchvision: box_score_thresh=0.05 when building the model) or choose another image."
+                )
+            fits = target is not None and 0 <= target < len(kind.detections)
+            return {"target": target if fits else 0, "target_spec": {"kind": "box"}}
+        session = self._session_for({"image_index": self.image_index, "target": 0, "target_spec": {}})
+        ranked = [index for index, _ in session.top_k(max(self.top_k, 2))]
+        fits = target is not None and 0 <= target < session.num_classes
+        chosen = target if fits else ranked[0]
+        if spec_kind(spec) in ("region", "box"):
+            spec = {}
+        if spec_kind(spec) == "contrast" and spec.get("other") in (None, chosen):
+            spec["other"] = next((index for index in ranked if index != chosen), chosen)
+        return {"target": chosen, "target_spec": spec}
+
+    def _listed(self, kind: OutputKind, session: Session) -> tuple[list[str], Optional[str], list[dict[str, Any]]]:
+        """The class names, their note, and the list beside the image: the top classes with their
+        probability (a classifier), with their share of the pixels (a segmenter), or the boxes
+        with their score (a detector, whose names then name each box)."""
+        count = session.num_classes if kind.kind == CLASSES else kind.classes
+        if kind.kind == DETECTION and self._class_names is not None:
+            count = max(count, len(self._class_names))  # a detector's classes: as many as the names given
+        labels, labels_note = self.labels, self._labels_note
+        if len(labels) != count or kind.kind == DETECTION:
+            labels, labels_note = label_list(self._class_names, max(count, 1))
+        if kind.kind == SEGMENTATION:
+            ranked = segmentation_classes(kind.predicted, self.top_k)
+        elif kind.kind == DETECTION:
+            labels = [f"{labels[d['label']] if d['label'] < len(labels) else d['label']} (box {i + 1})"
+                      for i, d in enumerate(kind.detections)]
+            ranked = [(i, d["score"]) for i, d in enumerate(kind.detections[: self.top_k])]
+        else:
+            ranked = session.top_k(self.top_k)
+        return labels, labels_note, [{"index": index, "label": labels[index], "prob": prob} for index, prob in ranked]
+
     @traitlets.observe("image_index")
     def _on_image(self, change: dict) -> None:
         if not self._quiet and not self._closed:
             self._load_image(previous=change["old"])
 
-    @traitlets.observe("layer", "method", "target", "method_params")
+    @traitlets.observe("layer", "method", "target", "target_spec", "method_params")
     def _on_control(self, change: dict) -> None:
         if not self._quiet and not self._closed:
             self._refresh()
@@ -269,6 +427,7 @@ class Explorer(OverlayWidget):
             "layer": self.layer,
             "method": self.method,
             "target": self.target,
+            "target_spec": dict(self.target_spec),
             "params": dict(self.method_params),
         }
 
@@ -308,7 +467,7 @@ class Explorer(OverlayWidget):
         """What the map of ``key`` will cost: images through the model and an estimate in seconds."""
         try:
             spec = get_method(key["method"])
-            session = self.session()
+            session = self._session_for(key)
             layer = session.check_layer(key["layer"] or None) if spec.uses_layer else None
             passes = model_passes(session, spec.name, layer, spec.resolve_params(spec.select_params(key["params"])))
         except ExplainError:
@@ -356,15 +515,16 @@ class Explorer(OverlayWidget):
         control change abandons the check; a map still on its way is waited for, not interrupted."""
 
         def compute(key: dict[str, Any], spec: Method, params: dict[str, Any]) -> dict[str, Any]:
-            layer, target = key["layer"] or None, key["target"]
-            attribution = self.session().attribution(spec.name, layer=layer, target=target, **params)
+            layer, session, chosen = key["layer"] or None, self._session_for(key), self._target_object(key)
+            attribution = session.attribution(spec.name, layer=layer, target=self._class_index(key, chosen), **params)
+            target = key["target"] if chosen is None else chosen
             common = dict(transform=self.transform, output=self.output)
             curves = curves_payload(
                 self.model, self.image(), attribution, target, steps=steps, baseline=baseline, **common
             )
-            if not metrics:
+            if not metrics or chosen is not None:  # the metrics take a class index
                 return curves
-            layer = self.session().check_layer(layer) if spec.uses_layer else None
+            layer = session.check_layer(layer) if spec.uses_layer else None
             numbers = metrics_payload(self.model, self.image(), attribution, target, spec, layer, params, **common)
             return {**curves, "metrics": numbers}
 
@@ -383,7 +543,7 @@ class Explorer(OverlayWidget):
                 self.image(),
                 method=spec.name,
                 layer=key["layer"] or None,
-                target=key["target"],
+                target=self._target_object(key) or key["target"],
                 transform=self.transform,
                 output=self.output,
                 stages=stages,
@@ -464,9 +624,11 @@ class Explorer(OverlayWidget):
         try:
             spec = get_method(key["method"])
             params = spec.select_params(key["params"])
-            attribution = self.session().attribution(
-                spec.name, layer=key["layer"] or None, target=key["target"], **params
+            chosen = self._target_object(key)
+            attribution = self._session_for(key).attribution(
+                spec.name, layer=key["layer"] or None, target=self._class_index(key, chosen), **params
             )
+            explained = chosen.describe(self.labels) if chosen is not None else _label(self.labels, key["target"])
         except ExplainError as err:
             return {"error": str(err)}
         except Cancelled:
@@ -476,7 +638,7 @@ class Explorer(OverlayWidget):
             return {"error": f"{type(err).__name__}: {err}"}
         layer = key["layer"] if spec.uses_layer else None
         warning = blank_map_warning(attribution, spec.name, layer)
-        return {"signed": spec.signed, "warning": warning, **encode_map(attribution)}
+        return {"signed": spec.signed, "warning": warning, "explains": explained, **encode_map(attribution)}
 
     def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
@@ -526,3 +688,35 @@ def _is_slow(method: str) -> bool:
         return get_method(method).slow
     except ExplainError:
         return False
+
+
+def _label(labels: Sequence[str], index: int) -> str:
+    return labels[index] if 0 <= index < len(labels) else f"class {index}"
+
+
+def _target_and_spec(target: Union[None, int, Target], reference: Any) -> tuple[Optional[int], dict[str, Any]]:
+    """The ``target`` index and ``target_spec`` of the Explorer's ``target=`` argument."""
+    if isinstance(target, ClassScore):
+        return target.index, ({"kind": "probability"} if target.probability else {})
+    if isinstance(target, Contrast):
+        return target.a, {"kind": "contrast", "other": target.b}
+    if isinstance(target, Similarity):
+        if reference is None:
+            raise ExplainError("Give the Similarity's reference as Explorer(reference=...) (an image or a vector).")
+        return None, {"kind": "similarity"}
+    if isinstance(target, Target):
+        raise ExplainError(
+            f"The Explorer picks {target.kind} targets on the image (a click or a drag); target= takes a class "
+            "index, ClassScore, Contrast or Similarity. For this exact target use explain(..., target=...)."
+        )
+    return target, {}
+
+
+def _boxes(kind: OutputKind, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """A detector's boxes for the front end to draw and click (photo pixels)."""
+    if kind.kind != DETECTION:
+        return []
+    return [
+        {"index": i, "box": [round(v, 1) for v in found["box"]], "label": labels[i], "score": found["score"]}
+        for i, found in enumerate(kind.detections)
+    ]
