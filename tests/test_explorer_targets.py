@@ -144,17 +144,19 @@ def test_a_click_or_drag_on_the_photo_explains_the_region_under_it(segmenter):
     predicted = model(image[None]).argmax(1)[0]
     rows, cols = torch.nonzero(truth == 2, as_tuple=True)
     x, y = int(cols[0]) + 1, int(rows[0]) + 1  # inside the blue square (photo = input size here)
+    explorer.target = 1  # the red square chosen in the list, then a click on the blue one
     explorer.target_spec = {"kind": "region", "x": x, "y": y}
     assert explorer.result["explains"].startswith("class 2 region")
+    assert explorer.target == 2 and explorer.result["key"]["target"] == 2  # the list follows the click
     same_map(explorer, explain(model, image, method="saliency", target=region_at(predicted, x, y)))
     # the map lies on the clicked square (give or take the 5×5 receptive field), not on the red one
     near = torch.nn.functional.max_pool2d((truth == 2)[None, None].float(), 5, stride=1, padding=2)[0, 0].bool()
     assert float(shown(explorer).abs()[near].sum() / shown(explorer).abs().sum()) > 0.95
-    explorer.target_spec = {"kind": "region", "x": x, "y": y, "x2": x + 1, "y2": y + 1}
-    assert explorer.result["explains"] == "class 2 region (4 px)"
-    same_map(
-        explorer, explain(model, image, method="saliency", target=region_at(predicted, x, y, (x, y, x + 1, y + 1)))
-    )
+    # a drag from outside the square into it: the class at the rectangle's centre, inside the rectangle
+    explorer.target_spec = {"kind": "region", "x": x - 3, "y": y - 3, "x2": x + 1, "y2": y + 1}
+    assert explorer.result["explains"] == "class 2 region (9 px)"
+    dragged = region_at(predicted, x - 1, y - 1, (x - 3, y - 3, x + 1, y + 1))
+    same_map(explorer, explain(model, image, method="saliency", target=dragged))
 
 
 def test_a_torchvision_segmentation_model_with_random_weights():

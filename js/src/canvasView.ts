@@ -22,6 +22,8 @@ export interface CanvasView {
   setNotes(notes: readonly string[]): void;
   /** Show "done/total" and a bar in the busy overlay (null hides it). */
   setProgress(progress: ProgressShown | null): void;
+  /** Put `layer` over the canvas, under the busy overlay (for example the target picker). */
+  addLayer(layer: HTMLElement): void;
 }
 
 /** Build the picture area. The canvas keeps the photo's native size; CSS scales it. */
@@ -83,6 +85,9 @@ export function createCanvasView(doc: Document): CanvasView {
     setNotes(notes) {
       notesList.replaceChildren(...notes.map((text) => createElement(doc, "p", { text })));
       notesList.hidden = notes.length === 0;
+    },
+    addLayer(layer) {
+      busy.before(layer);
     },
     setProgress(shown) {
       progress.hidden = shown === null;

@@ -7,6 +7,7 @@ import { checkFor, createFaithPanel } from "./faithPlot";
 import { createSanityPanel, type SanityCheck } from "./sanityPanel";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
+import { createTargetPicker } from "./targetPicker";
 import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
 import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
 
@@ -21,6 +22,7 @@ const KEY_EVENTS = [
   "change:layer",
   "change:method",
   "change:target",
+  "change:target_spec",
   "change:method_params",
   "change:result",
 ];
@@ -39,6 +41,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   const faith = createFaithPanel(doc, model);
   const sanity = createSanityPanel(doc, model);
   view.element.append(confirm.element, faith.element, sanity.element);
+  const picker = createTargetPicker(doc, model);
+  view.addLayer(picker.element);
   const controls = createControls(doc, model, () => refresh(true));
   const root = createElement(doc, "div", { className: "xai-explorer", attrs: { "data-state": "loading" } }, [
     view.element,
@@ -136,6 +140,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     if (photo && !photoPending && (adopted || forceDraw)) {
       const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, controls.display());
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
+      picker.layout(photo, frame.pixels);
       view.setLegend(frame.legend);
       controls.showColormapUsed(frame.legend?.colormap ?? "");
       const warning = shown.kind === "map" && shownResult?.warning ? String(shownResult.warning) : "";
@@ -182,6 +187,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     disposed = true;
     subs.dispose();
     controls.dispose();
+    picker.dispose();
     root.remove();
   };
 }

@@ -4,7 +4,7 @@ import type { AttributionResult, ParamValues, ProgressInfo, ViewKey, WidgetModel
 /** The widget's overall state, exposed as `data-state` on the root element. */
 export type ViewState = "loading" | "busy" | "ready" | "error";
 
-/** A params value as a dict: anything that is not a plain object counts as `{}`. */
+/** A params (or target_spec) value as a dict: anything that is not a plain object counts as `{}`. */
 function asParams(value: unknown): ParamValues {
   return value && typeof value === "object" && !Array.isArray(value) ? { ...(value as ParamValues) } : {};
 }
@@ -16,13 +16,14 @@ export function keyOf(model: Pick<WidgetModel, "get">): ViewKey {
     layer: String(model.get("layer") ?? ""),
     method: String(model.get("method") ?? ""),
     target: Number(model.get("target")),
+    target_spec: asParams(model.get("target_spec")),
     params: asParams(model.get("method_params")),
   };
 }
 
 /**
- * Whether two keys select the same map (null/undefined never match). `params` compare by
- * value, ignoring key order; a missing `params` counts as `{}` (kernels without parameters).
+ * Whether two keys select the same map (null/undefined never match). `params` and
+ * `target_spec` compare by value, ignoring key order; a missing one counts as `{}`.
  */
 export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undefined): boolean {
   if (!a || !b) return false;
@@ -31,6 +32,7 @@ export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undef
     a.layer === b.layer &&
     a.method === b.method &&
     a.target === b.target &&
+    sameParams(asParams(a.target_spec), asParams(b.target_spec)) &&
     sameParams(asParams(a.params), asParams(b.params))
   );
 }
@@ -42,6 +44,7 @@ export function keyToJson(key: ViewKey): string {
     layer: key.layer,
     method: key.method,
     target: key.target,
+    target_spec: sortedParams(asParams(key.target_spec)),
     params: sortedParams(asParams(key.params)),
   });
 }

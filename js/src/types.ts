@@ -51,6 +51,8 @@ export interface ViewKey {
   layer: string;
   method: string;
   target: number;
+  /** What `target` names beyond a class's logit: `{kind, ...}` (absent or null counts as `{}`). */
+  target_spec?: ParamValues | null;
   /** `method_params` (absent or null counts as `{}`). */
   params?: ParamValues | null;
 }

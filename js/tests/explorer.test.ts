@@ -23,6 +23,7 @@ const wanted = (): ViewKey => ({
   layer: model.get("layer"),
   method: model.get("method"),
   target: model.get("target"),
+  target_spec: model.get("target_spec") ?? {},
   params: model.get("method_params"),
 });
 

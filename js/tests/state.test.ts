@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { keyOf, keyToJson, progressToShow, sameKey, shouldDraw, viewState } from "../src/state";
 import type { AttributionResult, ViewKey } from "../src/types";
 
-const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281, params: {} };
+const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281, target_spec: {}, params: {} };
 const modelWith = (values: Record<string, unknown>) => ({ get: (name: string) => values[name] });
 const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): AttributionResult => ({
   seq: 1,
@@ -15,11 +15,23 @@ const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): Attribution
 });
 
 describe("keyOf / sameKey", () => {
-  it("reads the four shared controls and method_params", () => {
+  it("reads the four shared controls, target_spec and method_params", () => {
     expect(keyOf(modelWith({ ...key, opacity: 0.3, colormap: "jet" }))).toEqual(key);
     const params = { steps: 32, baseline: 0 };
     expect(keyOf(modelWith({ ...key, method_params: params })).params).toEqual(params);
     expect(keyOf(modelWith({ ...key, method_params: null })).params).toEqual({});
+    const spec = { kind: "contrast", other: 3 };
+    expect(keyOf(modelWith({ ...key, target_spec: spec })).target_spec).toEqual(spec);
+    expect(keyOf(modelWith({ ...key, target_spec: null })).target_spec).toEqual({});
+  });
+
+  it("compares target_spec by value; an absent one is a class's logit ({})", () => {
+    const contrast = { ...key, target_spec: { kind: "contrast", other: 3 } };
+    expect(sameKey(contrast, { ...key, target_spec: { other: 3, kind: "contrast" } })).toBe(true);
+    expect(sameKey(contrast, { ...key, target_spec: { kind: "contrast", other: 4 } })).toBe(false);
+    expect(sameKey(contrast, key)).toBe(false);
+    const { target_spec: _unused, ...plain } = key;
+    expect(sameKey(plain, key)).toBe(true);
   });
 
   it("compares params by value, ignoring key order; absent params count as {}", () => {
@@ -46,10 +58,10 @@ describe("keyOf / sameKey", () => {
   it("writes the key as JSON in a fixed order, params sorted", () => {
     const shuffled = { params: { steps: 8, baseline: 0 }, target: 281, method: "ig", layer: "layer4", image_index: 0 };
     expect(keyToJson(shuffled)).toBe(
-      '{"image_index":0,"layer":"layer4","method":"ig","target":281,"params":{"baseline":0,"steps":8}}',
+      '{"image_index":0,"layer":"layer4","method":"ig","target":281,"target_spec":{},"params":{"baseline":0,"steps":8}}',
     );
     expect(keyToJson({ target: 1, method: "m", layer: "l", image_index: 2 })).toBe(
-      '{"image_index":2,"layer":"l","method":"m","target":1,"params":{}}',
+      '{"image_index":2,"layer":"l","method":"m","target":1,"target_spec":{},"params":{}}',
     );
   });
 });

@@ -419,7 +419,26 @@ class Explorer(OverlayWidget):
     @traitlets.observe("layer", "method", "target", "target_spec", "method_params")
     def _on_control(self, change: dict) -> None:
         if not self._quiet and not self._closed:
+            if change["name"] == "target_spec":
+                self._follow_clicked_region()
             self._refresh()
+
+    def _follow_clicked_region(self) -> None:
+        """After a click (or drag) on a segmenter's photo, ``target`` becomes the class under it,
+        so the list and the class picker show the class the map explains."""
+        spec = self.target_spec
+        if spec_kind(spec) != "region" or "x" not in spec:
+            return
+        try:
+            region = self._target_object(self._key())
+        except ExplainError:
+            return  # the map's own error says what is wrong
+        if region is not None and region.index != self.target:
+            self._quiet = True
+            try:
+                self.target = region.index
+            finally:
+                self._quiet = False
 
     def _key(self) -> dict[str, Any]:
         return {

@@ -8,8 +8,8 @@ A choice travels as the ``target_spec`` trait, a small dict beside the ``target`
 - ``{"kind": "contrast", "other": b}``: class ``target`` rather than class ``b``;
 - ``{"kind": "similarity"}``: cosine similarity to the Explorer's ``reference=``;
 - ``{"kind": "region"}``: every pixel predicted as class ``target`` (a segmentation model), or
-  ``{"kind": "region", "x": …, "y": …}`` the class under a click, within a drag's rectangle
-  when ``"x2"``/``"y2"`` are given (photo pixels);
+  ``{"kind": "region", "x": …, "y": …}`` the class under a click; with ``"x2"``/``"y2"`` a
+  drag's rectangle: the class at its centre, within it (photo pixels);
 - ``{"kind": "box"}``: detection number ``target`` of a detector.
 """
 
@@ -124,10 +124,11 @@ def _region(spec: dict[str, Any], index: int, predicted: torch.Tensor, photo_siz
         return Region(index, mask)
     height, width = predicted.shape
     sx, sy = width / max(photo_size[0], 1), height / max(photo_size[1], 1)
-    rectangle = None
-    if "x2" in spec and "y2" in spec:
+    if "x2" in spec and "y2" in spec:  # a drag around an object: the class at its centre, inside it
         rectangle = (spec["x"] * sx, spec["y"] * sy, spec["x2"] * sx, spec["y2"] * sy)
-    return region_at(predicted, spec["x"] * sx, spec["y"] * sy, rectangle)
+        centre = ((rectangle[0] + rectangle[2]) / 2, (rectangle[1] + rectangle[3]) / 2)
+        return region_at(predicted, *centre, rectangle)
+    return region_at(predicted, spec["x"] * sx, spec["y"] * sy)
 
 
 def segmentation_classes(predicted: torch.Tensor, k: int) -> list[tuple[int, float]]:

@@ -2,7 +2,8 @@ import { parseClassQuery } from "../classQuery";
 import { createElement } from "../dom";
 import { formatClass } from "../format";
 import type { WidgetModel } from "../types";
-import { setShared, type Subscriptions } from "./subscriptions";
+import type { Subscriptions } from "./subscriptions";
+import { chooseClass } from "./targetControl";
 
 let pickerCount = 0;
 
@@ -46,7 +47,7 @@ export function createClassPicker(doc: Document, model: WidgetModel, subs: Subsc
     }
     message.textContent = "";
     input.value = formatClass(query.index, labels()[query.index]);
-    setShared(model, "target", query.index);
+    chooseClass(model, query.index);
   }
 
   subs.dom(input, "keydown", (event) => {

@@ -10,16 +10,21 @@ export function methodUsesTarget(methods: readonly MethodInfo[] | null | undefin
   return findMethod(methods, name)?.uses_target !== false;
 }
 
+/** The list's caption for each kind of model output. */
+const CAPTIONS: Record<string, string> = {
+  classes: "Explain class",
+  segmentation: "Explain region (share of pixels; or click / drag on the image)",
+  detection: "Explain box (score; or click a box on the image)",
+};
+
 /**
  * The class controls: the top-5 list and the "Any class" picker. For a class-free method
  * (`uses_target: false`) they are dimmed, stay usable, and a note says "class-free method".
  */
 export function createClassSection(doc: Document, model: WidgetModel, subs: Subscriptions): HTMLElement {
   const note = createElement(doc, "span", { className: "xai-class-note", text: "class-free method" });
-  const top = createElement(doc, "div", { className: "xai-section" }, [
-    createElement(doc, "span", { className: "xai-caption", text: "Explain class" }),
-    createTopClasses(doc, model, subs),
-  ]);
+  const caption = createElement(doc, "span", { className: "xai-caption", text: "Explain class" });
+  const top = createElement(doc, "div", { className: "xai-section" }, [caption, createTopClasses(doc, model, subs)]);
   const picker = controlRow(doc, "Any class", createClassPicker(doc, model, subs));
   const element = createElement(doc, "div", { className: "xai-class-controls" }, [note, top, picker]);
 
@@ -28,10 +33,12 @@ export function createClassSection(doc: Document, model: WidgetModel, subs: Subs
     note.hidden = !classFree;
     element.classList.toggle("xai-class-free", classFree);
     element.title = classFree ? "this method does not depend on the class" : "";
+    caption.textContent = CAPTIONS[String(model.get("output_kind") ?? "classes")] ?? CAPTIONS.classes;
   }
 
   subs.model(model, "change:method", render);
   subs.model(model, "change:methods", render);
+  subs.model(model, "change:output_kind", render);
   render();
   return element;
 }

@@ -7,6 +7,7 @@ import { createLayerControl } from "./layerControl";
 import { createMethodParams } from "./methodParams";
 import { createMethodSelect } from "./methodSelect";
 import { Subscriptions } from "./subscriptions";
+import { createTargetControl } from "./targetControl";
 
 export type { DisplayOptions };
 
@@ -32,6 +33,7 @@ export function createControls(doc: Document, model: WidgetModel, onDisplayChang
   const element = createElement(doc, "div", { className: "xai-panel" }, [
     createImagePicker(doc, model, subs),
     createClassSection(doc, model, subs),
+    createTargetControl(doc, model, subs),
     createMethodSelect(doc, model, subs),
     createMethodParams(doc, model, subs),
     createLayerControl(doc, model, subs),

@@ -1,7 +1,8 @@
 import { createElement } from "../dom";
 import { formatPercent } from "../format";
 import type { TopClass, WidgetModel } from "../types";
-import { setShared, type Subscriptions } from "./subscriptions";
+import type { Subscriptions } from "./subscriptions";
+import { chooseClass } from "./targetControl";
 
 /** The top-5 list: one button per class (label, probability, bar); clicking sets `target`. */
 export function createTopClasses(doc: Document, model: WidgetModel, subs: Subscriptions): HTMLElement {
@@ -29,7 +30,7 @@ export function createTopClasses(doc: Document, model: WidgetModel, subs: Subscr
           ],
         );
         button.title = `class ${entry.index}: ${entry.label}`;
-        button.addEventListener("click", () => setShared(model, "target", entry.index));
+        button.addEventListener("click", () => chooseClass(model, entry.index));
         return button;
       }),
     );
