@@ -202,3 +202,13 @@ def test_a_detector_lists_its_boxes_and_explains_the_chosen_one(detector):
     kinds = available(explorer)
     assert kinds["box"] == "" and "click a box" in kinds["class"]
     explorer.close()
+
+
+def test_a_detector_that_finds_no_box_says_what_to_change():
+    torch.manual_seed(0)  # random weights and the default score threshold: no box on this image
+    model = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(
+        weights=None, weights_backbone=None
+    ).eval()
+    explorer = Explorer(model, random_image(size=128))
+    assert "found no box" in explorer.result["error"] and "box_score_thresh" in explorer.result["error"]
+    assert explorer.boxes == [] and explorer.top_classes == []

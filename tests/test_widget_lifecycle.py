@@ -38,6 +38,20 @@ def test_a_closed_explorer_and_its_model_images_and_sessions_are_collected():
     assert [ref() is None for ref in refs] == [True, True, True, True]
 
 
+def test_a_closed_explorer_lets_its_target_sessions_and_reference_go():
+    model, image, reference = tiny_cnn(), torch.rand(3, 32, 32), torch.rand(3, 32, 32)
+    widget = Explorer(model, image, reference=reference)
+    widget.target_spec = {"kind": "similarity"}
+    similarity = widget.session()
+    widget.target_spec = {"kind": "contrast", "other": widget.top_classes[1]["index"]}
+    refs = [weakref.ref(obj) for obj in (widget, model, image, reference, similarity, widget.session())]
+    assert widget.result["error"] is None and refs[4]() is not refs[5]()
+    widget.close()
+    del widget, model, image, reference, similarity
+    gc.collect()
+    assert [ref() is None for ref in refs] == [True] * 6
+
+
 def test_a_closed_compare_and_its_linked_explorer_are_collected():
     model = tiny_cnn()
     grid = Compare(model, random_image(0), methods=["gradcam"])

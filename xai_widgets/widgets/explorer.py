@@ -251,8 +251,8 @@ class Explorer(OverlayWidget):
         session (kept for its maps), so a classifier costs no extra forward."""
         try:
             session = self._session_for({"image_index": index, "target": 0, "target_spec": {}})
-        except ExplainError:
-            return False  # a segmenter's N×K×H×W output, or a model that fails: output_kind says
+        except Exception:  # a segmenter's N×K×H×W output, a detector with no box, a failing model:
+            return False  # output_kind says which (and a classifier's own error comes back with its map)
         if session.logits is not None and session.logits.shape[0] == session.input.shape[0]:
             return True
         session.close()  # rows that are not images (a detector's proposals): of no use
@@ -377,7 +377,8 @@ class Explorer(OverlayWidget):
             if not kind.detections:
                 raise ExplainError(
                     "The detector found no box in this image, so there is nothing to explain; lower its score "
-                    "threshold (torchvision: box_score_thresh=0.05 when building the model) or choose another image."
+                    "threshold (torchvision: box_score_thresh=0.01 when building the model; the default is 0.05) "
+                    "or choose another image."
                 )
             fits = target is not None and 0 <= target < len(kind.detections)
             return {"target": target if fits else 0, "target_spec": {"kind": "box"}}
@@ -694,6 +695,7 @@ class Explorer(OverlayWidget):
         if getattr(self, "_sessions", None) is not None:
             self._close_sessions()
         self._images = []
+        self._reference_input = self._reference = None  # the similarity's reference image, too
         super().close()
 
 
