@@ -107,6 +107,7 @@ def test_every_result_key_matches_the_controls(explorer):
                 "method": "gradcam",
                 "target": target,
                 "target_spec": {},
+                "push": {},
                 "params": {},
             }
 

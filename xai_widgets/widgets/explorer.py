@@ -30,6 +30,7 @@ from .jobs import LatestWins
 from .labels import check_labels, label_list
 from .map_check import curves_payload, metrics_payload, sanity_payload
 from .overlay import OverlayWidget
+from .push_view import Pushed, check_push, flip_payload, push_payload, push_setup, pushed_image
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 from .target_choice import (
     check_spec,
@@ -43,7 +44,7 @@ from .target_choice import (
 
 log = logging.getLogger(__name__)
 
-CHECK_TRAITS = ("faithfulness", "sanity")
+CHECK_TRAITS = ("faithfulness", "sanity", "flip")
 """The checks of the map on screen, each answered in its own trait with the map's key."""
 CLASS_FREE_START = "The Explorer opened on Eigen-CAM, which needs no gradient, because gradient maps are empty here."
 
@@ -122,6 +123,12 @@ class Explorer(OverlayWidget):
     output_kind = traitlets.Unicode(CLASSES).tag(sync=True)
     boxes = traitlets.List(traitlets.Dict()).tag(sync=True)
     """A detector's boxes on the current image, in photo pixels (index, box, label, score)."""
+    push = traitlets.Dict().tag(sync=True)
+    """An adversarial push of the image: {} or {epsilon, steps, toward?} (see ``push_view``)."""
+    push_setup = traitlets.Dict().tag(sync=True)
+    push_info = traitlets.Dict().tag(sync=True)
+    flip = traitlets.Dict().tag(sync=True)
+    flip_request = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -160,6 +167,7 @@ class Explorer(OverlayWidget):
         self._photo_sizes: dict[int, tuple[int, int]] = {}
         self._reference_input = reference
         self._reference: Optional[torch.Tensor] = None
+        self._pushes: LRUCache[Pushed] = LRUCache(self.SESSIONS)
         target, spec = _target_and_spec(target, reference)
         if session is not None:  # a linked widget's forward of the first image, reused
             self._sessions.put(0, session)
@@ -201,15 +209,28 @@ class Explorer(OverlayWidget):
             raise ExplainError("This Explorer is closed; create a new one to explain more images.")
         index = key["image_index"]
         target = self._target_object(key)
-        cache, cache_key, output = self._sessions, index, self.output
-        if target is not None:
-            cache, cache_key = self._target_sessions, (index, key["target"], spec_id(key["target_spec"]))
-            output = TargetScores(target, self.output)
+        pushed = key.get("push") or {}
+        cache, cache_key, output, image = self._sessions, index, self.output, self._images[index]
+        if target is not None or pushed:
+            cache = self._target_sessions
+            cache_key = (index, key["target"], spec_id(key["target_spec"]), spec_id(pushed))
+            output = TargetScores(target, self.output) if target is not None else self.output
+            image = self._pushed(index, pushed).prepared if pushed else image
         session = cache.get(cache_key)
         if session is None:
-            session = Session(self.model, self._images[index], transform=self.transform, output=output)
+            transform = None if pushed else self.transform  # a pushed input is a model input already
+            session = Session(self.model, image, transform=transform, output=output)
             cache.put(cache_key, session)
         return session
+
+    def _pushed(self, index: int, spec: dict[str, Any]) -> Pushed:
+        """Image ``index`` pushed as ``spec`` says (kept for the last few pushes)."""
+        cache_key = (index, spec_id(spec))
+        found = self._pushes.get(cache_key)
+        if found is None:
+            found = pushed_image(self.model, self._images[index], spec, self.transform, self.output)
+            self._pushes.put(cache_key, found)
+        return found
 
     def _target_object(self, key: dict[str, Any]) -> Optional[Target]:
         """The engine Target that ``key`` names (None for a class's logit on a classifier)."""
@@ -297,6 +318,7 @@ class Explorer(OverlayWidget):
         self._sessions.clear()
         self._target_sessions.clear()
         self._kinds.clear()  # a changed model predicts other regions and boxes
+        self._pushes.clear()  # and pushes its images elsewhere
         self._model_kind, self._reference = None, None
 
     def image(self) -> Any:
@@ -328,7 +350,9 @@ class Explorer(OverlayWidget):
         try:
             kind = self._kind_of(self.image_index)
             choice = self._choose_target(kind, target)
-            session = self._session_for({"image_index": self.image_index, **choice})
+            pushed = check_push(self.push) if kind.kind == CLASSES else {}
+            key = {"image_index": self.image_index, **choice, "push": pushed}
+            session = self._session_for(key)
             labels, labels_note, top = self._listed(kind, session)
             known = {info.name for info in session.layers}
             wanted = layer if layer is not None else self.layer
@@ -346,6 +370,7 @@ class Explorer(OverlayWidget):
                 "output_kind": kind.kind,
                 "target_kinds": offered_kinds(kind.kind, self._reference_input is not None),
                 "boxes": _boxes(kind, labels),
+                **self._push_state(kind, key, labels),
                 "notes": [*session.notes, *(note for note in (labels_note, self._model_note) if note)],
             }
             self._model_note = None
@@ -392,6 +417,18 @@ class Explorer(OverlayWidget):
             spec["other"] = next((index for index in ranked if index != chosen), chosen)
         return {"target": chosen, "target_spec": spec}
 
+    def _push_state(self, kind: OutputKind, key: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+        """The push traits of an image: the slider's range and aims, what the push did (if any)."""
+        if kind.kind != CLASSES:
+            return {"push_setup": {}, "push_info": {}}
+        plain = self._session_for({**key, "push": {}, "target_spec": {}})
+        choices = [{"index": index, "label": _label(labels, index)} for index, _ in plain.top_k(self.top_k)]
+        state: dict[str, Any] = {"push_setup": push_setup(plain.input, self.transform, choices), "push_info": {}}
+        if key["push"]:
+            push_key = {"image_index": key["image_index"], "push": key["push"]}
+            state["push_info"] = push_payload(self._pushed(key["image_index"], key["push"]), labels, push_key)
+        return state
+
     def _listed(self, kind: OutputKind, session: Session) -> tuple[list[str], Optional[str], list[dict[str, Any]]]:
         """The class names, their note, and the list beside the image: the top classes with their
         probability (a classifier), with their share of the pixels (a segmenter), or the boxes
@@ -416,6 +453,43 @@ class Explorer(OverlayWidget):
     def _on_image(self, change: dict) -> None:
         if not self._quiet and not self._closed:
             self._load_image(previous=change["old"])
+
+    @traitlets.observe("push")
+    def _on_push(self, change: dict) -> None:
+        """A push moves the image: its photo, classes and map follow (the target is kept)."""
+        if self._quiet or self._closed:
+            return
+        try:
+            checked = check_push(change["new"])
+        except ExplainError as err:  # the photo on screen stays; the map says what is wrong
+            self._requested = None
+            self._publish(self._key(), error=str(err))
+            return
+        if checked != change["new"]:  # one spelling of each push (ε = 0 is {}), in the browser too
+            self._quiet = True
+            try:
+                self.push = checked
+            finally:
+                self._quiet = False
+        self._load_image(target=self.target)
+
+    @traitlets.observe("flip_request")
+    def _on_flip_request(self, change: dict) -> None:
+        if not self._quiet and not self._closed:
+            self.find_smallest_flip()
+
+    def find_smallest_flip(self) -> None:
+        """The smallest push that flips the prediction, with the push's attack and aim (``flip``
+        trait; the "Smallest push that flips it" button), found by bisection on the worker."""
+
+        def compute(key: dict[str, Any], spec: Method, params: dict[str, Any]) -> dict[str, Any]:
+            aim = check_push({"epsilon": 1.0, "steps": 1, **{k: v for k, v in key["push"].items() if k != "epsilon"}})
+            largest = float(self.push_setup.get("max") or 1.0)
+            return flip_payload(
+                self.model, self.image(), aim, largest, list(self.labels), self.transform, self.output
+            )
+
+        self._run_check("flip", compute)
 
     @traitlets.observe("layer", "method", "target", "target_spec", "method_params")
     def _on_control(self, change: dict) -> None:
@@ -448,6 +522,7 @@ class Explorer(OverlayWidget):
             "method": self.method,
             "target": self.target,
             "target_spec": dict(self.target_spec),
+            "push": _push_of(self.push),
             "params": dict(self.method_params),
         }
 
@@ -741,3 +816,12 @@ def _boxes(kind: OutputKind, labels: Sequence[str]) -> list[dict[str, Any]]:
         {"index": i, "box": [round(v, 1) for v in found["box"]], "label": labels[i], "score": found["score"]}
         for i, found in enumerate(kind.detections)
     ]
+
+
+def _push_of(spec: Any) -> dict[str, Any]:
+    """The push part of a key: the checked push, or the push as given when it is malformed
+    (its map is the error that says why)."""
+    try:
+        return check_push(spec)
+    except ExplainError:
+        return dict(spec) if isinstance(spec, dict) else {"invalid": repr(spec)}
