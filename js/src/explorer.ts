@@ -23,6 +23,7 @@ const KEY_EVENTS = [
   "change:method",
   "change:target",
   "change:target_spec",
+  "change:push",
   "change:method_params",
   "change:result",
 ];

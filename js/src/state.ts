@@ -17,13 +17,14 @@ export function keyOf(model: Pick<WidgetModel, "get">): ViewKey {
     method: String(model.get("method") ?? ""),
     target: Number(model.get("target")),
     target_spec: asParams(model.get("target_spec")),
+    push: asParams(model.get("push")),
     params: asParams(model.get("method_params")),
   };
 }
 
 /**
- * Whether two keys select the same map (null/undefined never match). `params` and
- * `target_spec` compare by value, ignoring key order; a missing one counts as `{}`.
+ * Whether two keys select the same map (null/undefined never match). `params`, `target_spec`
+ * and `push` compare by value, ignoring key order; a missing one counts as `{}`.
  */
 export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undefined): boolean {
   if (!a || !b) return false;
@@ -33,6 +34,7 @@ export function sameKey(a: ViewKey | null | undefined, b: ViewKey | null | undef
     a.method === b.method &&
     a.target === b.target &&
     sameParams(asParams(a.target_spec), asParams(b.target_spec)) &&
+    sameParams(asParams(a.push), asParams(b.push)) &&
     sameParams(asParams(a.params), asParams(b.params))
   );
 }
@@ -45,6 +47,7 @@ export function keyToJson(key: ViewKey): string {
     method: key.method,
     target: key.target,
     target_spec: sortedParams(asParams(key.target_spec)),
+    push: sortedParams(asParams(key.push)),
     params: sortedParams(asParams(key.params)),
   });
 }

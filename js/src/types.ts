@@ -53,6 +53,8 @@ export interface ViewKey {
   target: number;
   /** What `target` names beyond a class's logit: `{kind, ...}` (absent or null counts as `{}`). */
   target_spec?: ParamValues | null;
+  /** An adversarial push of the image: `{epsilon, steps, toward?}` (absent or null counts as `{}`). */
+  push?: ParamValues | null;
   /** `method_params` (absent or null counts as `{}`). */
   params?: ParamValues | null;
 }

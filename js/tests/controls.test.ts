@@ -186,7 +186,7 @@ describe("display controls never save", () => {
   it("every range input suppresses notebook shortcuts (parameter sliders too)", () => {
     model.kernelSet("method", "smoothgrad");
     const ranges = controls.element.querySelectorAll('input[type="range"]');
-    expect(ranges.length).toBe(4);
+    expect(ranges.length).toBe(5); // layer, opacity, two SmoothGrad parameters, push strength
     for (const range of Array.from(ranges)) expect(range.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
   });
 });

@@ -24,6 +24,7 @@ const wanted = (): ViewKey => ({
   method: model.get("method"),
   target: model.get("target"),
   target_spec: model.get("target_spec") ?? {},
+  push: model.get("push") ?? {},
   params: model.get("method_params"),
 });
 

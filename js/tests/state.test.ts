@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { keyOf, keyToJson, progressToShow, sameKey, shouldDraw, viewState } from "../src/state";
 import type { AttributionResult, ViewKey } from "../src/types";
 
-const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281, target_spec: {}, params: {} };
+const key: ViewKey = { image_index: 0, layer: "layer4", method: "gradcam", target: 281, target_spec: {}, push: {}, params: {} };
 const modelWith = (values: Record<string, unknown>) => ({ get: (name: string) => values[name] });
 const result = (k: ViewKey, extra: Partial<AttributionResult> = {}): AttributionResult => ({
   seq: 1,
@@ -34,6 +34,13 @@ describe("keyOf / sameKey", () => {
     expect(sameKey(plain, key)).toBe(true);
   });
 
+  it("compares the push by value: another ε is another map", () => {
+    const pushed = { ...key, push: { epsilon: 0.02, steps: 1 } };
+    expect(sameKey(pushed, { ...key, push: { steps: 1, epsilon: 0.02 } })).toBe(true);
+    expect(sameKey(pushed, { ...key, push: { epsilon: 0.03, steps: 1 } })).toBe(false);
+    expect(sameKey(pushed, key)).toBe(false);
+  });
+
   it("compares params by value, ignoring key order; absent params count as {}", () => {
     const a = { ...key, params: { steps: 32, baseline: 0.5 } };
     expect(sameKey(a, { ...key, params: { baseline: 0.5, steps: 32 } })).toBe(true);
@@ -58,10 +65,10 @@ describe("keyOf / sameKey", () => {
   it("writes the key as JSON in a fixed order, params sorted", () => {
     const shuffled = { params: { steps: 8, baseline: 0 }, target: 281, method: "ig", layer: "layer4", image_index: 0 };
     expect(keyToJson(shuffled)).toBe(
-      '{"image_index":0,"layer":"layer4","method":"ig","target":281,"target_spec":{},"params":{"baseline":0,"steps":8}}',
+      '{"image_index":0,"layer":"layer4","method":"ig","target":281,"target_spec":{},"push":{},"params":{"baseline":0,"steps":8}}',
     );
     expect(keyToJson({ target: 1, method: "m", layer: "l", image_index: 2 })).toBe(
-      '{"image_index":2,"layer":"l","method":"m","target":1,"target_spec":{},"params":{}}',
+      '{"image_index":2,"layer":"l","method":"m","target":1,"target_spec":{},"push":{},"params":{}}',
     );
   });
 });

@@ -7,6 +7,7 @@ import { createLayerControl } from "./layerControl";
 import { createMethodParams } from "./methodParams";
 import { createMethodSelect } from "./methodSelect";
 import { Subscriptions } from "./subscriptions";
+import { createPushControl } from "./pushControl";
 import { createTargetControl } from "./targetControl";
 
 export type { DisplayOptions };
@@ -38,6 +39,7 @@ export function createControls(doc: Document, model: WidgetModel, onDisplayChang
     createMethodParams(doc, model, subs),
     createLayerControl(doc, model, subs),
     display.element,
+    createPushControl(doc, model, subs),
   ]);
   return { element, display: display.current, showColormapUsed: display.showUsed, dispose: () => subs.dispose() };
 }
