@@ -1,8 +1,9 @@
 """anywidget classes: traits in, bytes out; no attribution maths here."""
 
 from .compare import Compare
+from .compare_models import CompareModels
 from .explorer import Explorer
 from .feature_maps import FeatureMaps
 from .gallery import Gallery
 
-__all__ = ["Compare", "Explorer", "FeatureMaps", "Gallery"]
+__all__ = ["Compare", "CompareModels", "Explorer", "FeatureMaps", "Gallery"]
