@@ -21,6 +21,7 @@ __all__ = [
     "ClassScore",
     "Compare",
     "CompareModels",
+    "Concepts",
     "Contrast",
     "Region",
     "Similarity",
@@ -41,7 +42,7 @@ __all__ = [
 def __getattr__(name: str):
     # The widget and the demo load on first use so that the engine stays importable
     # (scripts, batch jobs) without ipywidgets or the demo's extras.
-    if name in ("Explorer", "Compare", "CompareModels", "Gallery", "FeatureMaps"):
+    if name in ("Explorer", "Compare", "CompareModels", "Concepts", "Gallery", "FeatureMaps"):
         return getattr(importlib.import_module(".widgets", __name__), name)
     if name == "export":
         return importlib.import_module(".reports", __name__).export

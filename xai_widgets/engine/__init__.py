@@ -2,6 +2,7 @@
 
 from .adversarial import Push, push, smallest_flip
 from .audit import AuditResult, audit
+from .concepts import ConceptMaps, deep_feature_factorization
 from .errors import (
     ExplainError,
     ImageError,
@@ -28,6 +29,8 @@ from .target_picking import box_at, embedding_of, output_kind, region_at
 from .targets import Box, ClassScore, Contrast, Region, Similarity, Target
 
 __all__ = [
+    "ConceptMaps",
+    "deep_feature_factorization",
     "AuditResult",
     "Box",
     "ClassScore",

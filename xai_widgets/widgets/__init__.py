@@ -2,8 +2,9 @@
 
 from .compare import Compare
 from .compare_models import CompareModels
+from .concepts import Concepts
 from .explorer import Explorer
 from .feature_maps import FeatureMaps
 from .gallery import Gallery
 
-__all__ = ["Compare", "CompareModels", "Explorer", "FeatureMaps", "Gallery"]
+__all__ = ["Compare", "CompareModels", "Concepts", "Explorer", "FeatureMaps", "Gallery"]
