@@ -28,6 +28,7 @@ class Counting(nn.Module):
     [
         ("occlusion", {"window": 8, "stride": 4}),
         ("occlusion", {"window": 32, "stride": 16}),
+        ("occlusion", {"window": 12, "stride": 8}),  # windows that do not tile: one more, cut at the border
         ("scorecam", {}),
         ("rise", {"masks": 48}),
         ("kernel_shap", {"samples": 32}),

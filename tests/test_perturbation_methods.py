@@ -1,10 +1,11 @@
 """Occlusion, Score-CAM and Ablation-CAM against Captum and pytorch-grad-cam.
 
 Tolerances (relative to the reference map's maximum): occlusion 1e-4 (Captum, same window,
-stride and baseline, windows that tile the image; the map is a difference of nearly equal
-scores); Ablation-CAM 1e-5 (grad-cam, a layer after a ReLU, where grad-cam zeroes the channel
-as the paper does); Score-CAM 1e-3: grad-cam upsamples masks with
-``align_corners=True`` and we use the half-pixel convention of the rest of the engine.
+stride and baseline, windows that tile the image and windows that do not — one more window,
+cut at the border; the map is a difference of nearly equal scores); Ablation-CAM 1e-5
+(grad-cam, a layer after a ReLU, where grad-cam zeroes the channel as the paper does);
+Score-CAM 1e-3: grad-cam upsamples masks with ``align_corners=True`` and we use the half-pixel
+convention of the rest of the engine.
 """
 
 import numpy as np
@@ -19,7 +20,7 @@ from tests.test_cam_family import peer_raw_map
 from xai_widgets import Session
 
 
-@pytest.mark.parametrize("window,stride", [(8, 4), (16, 8)])
+@pytest.mark.parametrize("window,stride", [(8, 4), (16, 8), (12, 8), (20, 16)])  # the last two do not tile
 def test_occlusion_matches_captum(setup, window, stride):
     model, x, session, target = setup
     ours = session.attribution("occlusion", target=target, window=window, stride=stride)
@@ -27,6 +28,7 @@ def test_occlusion_matches_captum(setup, window, stride):
         x, target=target, sliding_window_shapes=(3, window, window), strides=(3, stride, stride), baselines=0
     )[0, 0]
     assert (ours - theirs).abs().max() <= 1e-4 * theirs.abs().max()  # score differences cancel in float32
+    assert bool((theirs[-1] != 0).any()) and bool((ours[:, -1] != 0).any())  # the border strip is covered
 
 
 @pytest.mark.parametrize("method,peer,tolerance", [("ablationcam", AblationCAM, 1e-5), ("scorecam", ScoreCAM, 1e-3)])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .methods.perturbation import window_starts
+
 BACKWARD = 2
 """A backward pass costs about two forwards; gradient methods count forward + backward as 3."""
 
@@ -18,7 +20,7 @@ def model_passes(session: Any, method: str, layer: Optional[str], params: dict[s
     if method == "occlusion":
         window_h, window_w = min(int(params["window"]), height), min(int(params["window"]), width)
         stride = int(params["stride"])
-        return len(range(0, height - window_h + 1, stride)) * len(range(0, width - window_w + 1, stride))
+        return len(window_starts(height, window_h, stride)) * len(window_starts(width, window_w, stride))
     if method in ("scorecam", "ablationcam"):
         return int(session.activation(layer).shape[1])  # one masked image / ablated map per channel
     if method == "smoothgrad":

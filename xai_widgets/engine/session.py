@@ -294,8 +294,10 @@ class Session:
     def top_k(self, k: int = 5) -> list[tuple[int, float]]:
         """The ``k`` most probable classes as (index, probability), best first."""
         check_top_k(k)
-        values, indices = self.probabilities.topk(min(k, self.num_classes))
-        return [(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=False)]
+        # ranked by the logits themselves: probabilities of tiny or tied logits (random weights,
+        # ~1e-9 apart) round to equal float32 values, and the top-1 must stay the logits' argmax
+        order = torch.sort(self.logits.detach()[0], descending=True, stable=True).indices[: min(k, self.num_classes)]
+        return [(int(i), float(self.probabilities[i])) for i in order.tolist()]
 
     def check_target(self, target: Optional[int]) -> int:
         """Validate a class index; ``None`` means the top-1 class."""

@@ -20,13 +20,15 @@ def occlusion(
     """Occlusion: the class-score drop when a square window is set to ``baseline``.
 
     Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014. Each
-    pixel gets the mean drop over the windows that cover it (signed: a rise is negative).
+    pixel gets the mean drop over the windows that cover it (signed: a rise is negative). Where
+    the windows do not tile the image, one more window starts past the last full one and is cut
+    at the border (as Captum places them), so every pixel is covered.
     """
     x = session.input.detach()
     height, width = x.shape[-2:]
     window_h, window_w = min(int(window), height), min(int(window), width)
-    tops = range(0, height - window_h + 1, int(stride))
-    lefts = range(0, width - window_w + 1, int(stride))
+    tops = window_starts(height, window_h, int(stride))
+    lefts = window_starts(width, window_w, int(stride))
     boxes = [(top, left) for top in tops for left in lefts]
     masked = x.repeat(len(boxes), 1, 1, 1)
     for index, (top, left) in enumerate(boxes):
@@ -39,6 +41,12 @@ def occlusion(
         total[top : top + window_h, left : left + window_w] += drop
         count[top : top + window_h, left : left + window_w] += 1
     return torch.where(count > 0, total / count.clamp(min=1), torch.zeros_like(total))
+
+
+def window_starts(size: int, window: int, stride: int) -> list[int]:
+    """Where windows start along one side: every ``stride`` pixels, the last one reaching (or cut
+    at) the border — ceil((size − window) / stride) + 1 windows."""
+    return [k * stride for k in range(-(-(size - window) // stride) + 1)]
 
 
 def score_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
