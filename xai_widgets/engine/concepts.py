@@ -17,6 +17,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .classifier_head import classifier_head
 from .errors import ExplainError
 from .inputs import ImageLike, Transform
 from .outputs import OutputChoice
@@ -98,7 +99,7 @@ def deep_feature_factorization(
     w, h = factorise(shifted, concepts, iterations)
     error = float((shifted - w @ h).norm() / shifted.norm().clamp_min(EPS))
     embeddings = (w + offset[:, None]).T.contiguous()  # k × C
-    head = classifier if classifier is not None else _default_classifier(model, channels)
+    head = classifier if classifier is not None else classifier_head(model, channels)
     with torch.no_grad():
         scores = head(embeddings.to(_dtype_of(head, embeddings))).float() if head is not None else None
     return ConceptMaps(layer, h.reshape(concepts, height, width), embeddings, scores, error)
@@ -139,12 +140,6 @@ def _nndsvda(values: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tenso
     mean = values.mean()
     w[w == 0], h[h == 0] = mean, mean
     return w, h
-
-
-def _default_classifier(model: nn.Module, channels: int) -> Optional[nn.Module]:
-    """The model's last ``nn.Linear`` that reads ``channels`` features (its classifier head)."""
-    found = [module for module in model.modules() if isinstance(module, nn.Linear) and module.in_features == channels]
-    return found[-1] if found else None
 
 
 def _dtype_of(head: Callable, like: torch.Tensor) -> torch.dtype:

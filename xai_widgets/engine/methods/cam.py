@@ -89,14 +89,23 @@ def eigen_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     channel-summed activation, which makes the result independent of the SVD routine.
     """
     activation = session.activation(layer)[0].float()  # float32 maths for half models
-    channels = activation.shape[0]
-    pixels = activation.reshape(channels, -1).T.float()  # (H·W, C)
+    return torch.relu(principal_projection(activation))
+
+
+def principal_projection(values: torch.Tensor) -> torch.Tensor:
+    """C×H×W ``values`` projected on the first principal component of their pixels (H·W points
+    in C dimensions, centred), oriented to correlate positively with the channel sum: H×W."""
+    channels = values.shape[0]
+    pixels = values.reshape(channels, -1).T.float()  # (H·W, C)
     centred = pixels - pixels.mean(dim=0, keepdim=True)
     _, _, vh = torch.linalg.svd(centred, full_matrices=False)
-    projection = centred @ vh[0]
-    if torch.dot(projection, pixels.sum(dim=1) - pixels.sum(dim=1).mean()) < 0:
-        projection = -projection
-    return torch.relu(projection.reshape(activation.shape[1:])).to(activation.dtype)
+    return oriented(centred @ vh[0], pixels.sum(dim=1)).reshape(values.shape[1:])
+
+
+def oriented(projection: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``projection`` or its negative, whichever correlates positively with ``reference`` (a
+    principal component's sign is arbitrary; this makes the map independent of the routine)."""
+    return -projection if torch.dot(projection, reference - reference.mean()) < 0 else projection
 
 
 for _method in (
