@@ -88,6 +88,12 @@ def test_cam_needs_a_layer_that_feeds_the_classifier():
         explain(model, x, method="cam", layer="features.0")  # 8 channels: no head reads 8 features
 
 
+def test_kpca_cam_refuses_a_layer_too_large_for_its_kernel():
+    model = tiny_cnn()
+    with pytest.raises(MethodError, match="pixels × pixels kernel.*4096 pixels"):
+        explain(model, random_image(1, size=64), method="kpcacam", layer="features.0")
+
+
 def test_random_cam_is_the_formula_with_its_seeded_weights(monkeypatch):
     model, x, session, target, layers = case("tiny_cnn")
     layer = layers[0]

@@ -11,6 +11,9 @@ from ..errors import MethodError
 from .base import Method, Param, SessionView, register
 from .cam import oriented, principal_projection
 
+KPCA_MAX_PIXELS = 2500
+"""The largest layer (pixels) KPCA-CAM factorises: its kernel is pixels² float64 values."""
+
 
 def class_activation_map(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """CAM: the layer's channels weighted by the classifier's weights for the class (signed).
@@ -76,6 +79,13 @@ def kernel_pca_cam(session: SessionView, layer: str, target: int, gamma: float =
     """
     activation = session.activation(layer)[0].float()
     channels = activation.shape[0]
+    count = activation.shape[1] * activation.shape[2]
+    if count > KPCA_MAX_PIXELS:
+        raise MethodError(
+            f"KPCA-CAM builds a pixels × pixels kernel: layer {layer!r} has {count} pixels "
+            f"({8 * count * count / 2**20:,.0f} MB, and an eigensolver of that size); choose a layer of at most "
+            f"{KPCA_MAX_PIXELS} pixels (e.g. 50×50), or use 'eigencam'."
+        )
     pixels = activation.reshape(channels, -1).T.double()  # (H·W, C), float64 as scikit-learn's
     centred = pixels - pixels.mean(dim=0, keepdim=True)
     slope = float(gamma) if gamma > 0 else 1.0 / channels
