@@ -99,6 +99,15 @@ def kernel_pca_cam(session: SessionView, layer: str, target: int, gamma: float =
     return torch.relu(projection.reshape(activation.shape[1:]))
 
 
+def layer_gradient_x_activation(session: SessionView, layer: str, target: int) -> torch.Tensor:
+    """Layer gradient × activation, summed over channels (signed: HiResCAM before its ReLU).
+
+    As Captum's LayerGradientXActivation (Kokhlikyan et al., 2020), reduced to one map per layer.
+    """
+    activation = session.activation(layer)[0].float()
+    return (session.gradient(layer, target)[0].float() * activation).sum(dim=0)
+
+
 def random_cam(session: SessionView, layer: str, target: int, seed: int = 0) -> torch.Tensor:
     """RandomCAM: channels weighted by uniform random weights in [−1, 1] (seeded) — a baseline a
     real method should beat on the faithfulness checks."""
@@ -121,6 +130,8 @@ for _method in (
     Method("kpcacam", "KPCA-CAM (class-free)", kernel_pca_cam, uses_layer=True, uses_target=False,
            reference="Karmani et al., MMSP 2024",
            params=(Param("gamma", "kernel γ (0: 1/channels)", 0.0, 0.0, 1.0, 0.001, at_least=0.0),)),
+    Method("layer_gradxact", "Layer gradient × activation", layer_gradient_x_activation, uses_layer=True,
+           signed=True, reference="Captum's LayerGradientXActivation (Kokhlikyan et al., 2020)"),
     Method("randomcam", "RandomCAM (baseline)", random_cam, uses_layer=True, uses_target=False,
            reference="a random baseline, as in pytorch-grad-cam",
            params=(Param("seed", "seed", 0, 0, 99, 1),)),

@@ -80,6 +80,31 @@ def integrated_gradients(
     return ((x - reference)[0] * average).sum(dim=0)
 
 
+def gradient_shap(
+    session: SessionView, layer: None, target: int, samples: int = 32, noise: float = 0.0, seed: int = 0
+) -> torch.Tensor:
+    """GradientShap: gradient × (input − baseline) at random points between a baseline and the
+    input, averaged (signed); an expectation of Integrated Gradients over a background.
+
+    Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions", NeurIPS 2017 (as
+    Captum's GradientShap). Each sample draws a baseline from the input's shuffled pixels, a
+    point α ~ U(0, 1) along the path and, with ``noise`` > 0, Gaussian noise (a fraction of the
+    input's value range) on the input. Same seed, same map.
+    """
+    from .deeplift import shuffled_baselines
+
+    x = session.input.detach()
+    count = int(samples)
+    generator = torch.Generator().manual_seed(int(seed))
+    baselines = shuffled_baselines(x[0], count, int(seed)).to(x)
+    alphas = torch.rand(count, generator=generator).to(x).view(-1, 1, 1, 1)
+    sigma = float(noise) * float(x.max() - x.min())
+    noisy = x + sigma * torch.randn((count, *x.shape[1:]), generator=generator).to(x)
+    points = baselines + alphas * (noisy - baselines)
+    grads = input_gradients(session.model, points, target, output=session.output)
+    return (grads * (noisy - baselines)).mean(dim=0).sum(dim=0)
+
+
 for _method in (
     Method("saliency", "Saliency", saliency, uses_layer=False, reference="Simonyan et al., 2014"),
     Method(
@@ -115,6 +140,20 @@ for _method in (
         params=(
             Param("steps", "steps", 32, 2, 256, 1, at_least=1),
             Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
+        ),
+    ),
+    Method(
+        "gradientshap",
+        "GradientShap",
+        gradient_shap,
+        uses_layer=False,
+        signed=True,
+        reference="Lundberg & Lee, NeurIPS 2017",
+        slow=True,
+        params=(
+            Param("samples", "samples", 32, 1, 256, 1, at_least=1),
+            Param("noise", "noise (fraction of range)", 0.0, 0.0, 0.5, 0.01, at_least=0),
+            Param("seed", "random seed", 0, 0, 99, 1),
         ),
     ),
 ):
