@@ -16,7 +16,7 @@ NOTEBOOK = "ui_targets.ipynb"
 DEMO = """\
 from xai_widgets import Explorer, demo
 model, images, labels, transform = demo.load()
-Explorer(model, images["coffee"], labels=labels, transform=transform)"""
+Explorer(model, images["coffee"], labels=labels, transform=transform, reference=images["chelsea"])"""
 SEGMENTER = """\
 import torch
 from torch import nn
@@ -101,6 +101,16 @@ def test_contrast_region_and_box_targets_in_the_browser(jupyter_server, open_not
     assert key["target_spec"]["other"] == top[2]
     labels = demo.top_items.locator(".xai-top-label").all_text_contents()
     assert demo.root.locator(".xai-explains").text_content() == f"explains: {labels[0]} rather than {labels[2]}"
+
+    # the class's probability, and the similarity of the output to the reference photo's
+    before = demo.draw_count()
+    kinds.select_option("probability")
+    assert wait_spec(notebook, demo, "probability", before)["target"] == top[0]
+    assert demo.root.locator(".xai-explains").text_content() == f"explains: P({labels[0]})"
+    before = demo.draw_count()
+    kinds.select_option("similarity")
+    wait_spec(notebook, demo, "similarity", before)
+    assert demo.root.locator(".xai-explains").text_content() == "explains: similarity to the reference"
 
     # a segmenter: the list is classes by share of the pixels; a click, then a drag, on the photo
     assert segment.root.locator(".xai-target-layer").get_attribute("data-kind") == "segmentation"
