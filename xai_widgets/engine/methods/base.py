@@ -23,6 +23,7 @@ class SessionView(Protocol):
     input: torch.Tensor
     logits: torch.Tensor
     notes: list[str]
+    layers: list[Any]  # LayerInfo of every recorded layer, in forward order
 
     def activation(self, layer: str) -> torch.Tensor: ...
 
