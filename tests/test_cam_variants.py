@@ -34,7 +34,11 @@ PEERS = {
 
 def resnet() -> torch.nn.Module:
     torch.manual_seed(0)
-    return torchvision.models.resnet18(weights=None).eval()
+    model = torchvision.models.resnet18(weights=None).eval()
+    with torch.no_grad():  # logits ×1000, as for the tiny CNN: grad-cam's Grad-CAM++ adds 1e-6 to a
+        model.fc.weight.mul_(1000.0)  # denominator of the order of grad², negligible only then
+        model.fc.bias.mul_(1000.0)
+    return model
 
 
 ARCHITECTURES = {
@@ -114,3 +118,33 @@ def test_switching_between_them_runs_no_model_call():
     session = Session(model, random_image(0))
     maps = {m: session.attribution(m, layer="features", target=2) for m in ("cam", *PEERS, "randomcam")}
     assert len(calls) == 1 and len({m.numpy().tobytes() for m in maps.values()}) == len(maps)
+
+
+SMOOTHABLE = {
+    "gradcam": "GradCAM",
+    "gradcam++": "GradCAMPlusPlus",
+    "xgradcam": "XGradCAM",
+    "layercam": "LayerCAM",
+    "hirescam": "HiResCAM",
+    "gradcam_elementwise": "GradCAMElementWise",
+}
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("method", SMOOTHABLE)
+def test_eigen_smooth_matches_pytorch_grad_cam(method, architecture):
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    model, x, session, target, layers = case(architecture)
+    layer = layers[0]
+    ours = session.attribution(method, layer=layer, target=target, smooth="eigen").numpy()
+    peer = getattr(pytorch_grad_cam, SMOOTHABLE[method])(model=model, target_layers=[model.get_submodule(layer)])
+    captured = {}
+    compute = peer.get_cam_image
+    peer.get_cam_image = lambda *args, **kwargs: captured.setdefault("raw", compute(*args, **kwargs))
+    peer(input_tensor=x, targets=[ClassifierOutputTarget(target)], eigen_smooth=True)
+    raw = captured["raw"][0]
+    assert min(relative_error(ours, np.maximum(sign * raw, 0)) for sign in (1, -1)) < 1e-3
+    plain = session.attribution(method, layer=layer, target=target).numpy()
+    assert not np.allclose(ours, plain)  # the option changes the map

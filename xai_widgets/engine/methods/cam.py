@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import torch
 
-from .base import Method, SessionView, register
+from .base import Method, Param, SessionView, register
 
 EPS = 1e-7
 
 
-def _weighted(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
-    return torch.relu(torch.einsum("c,chw->hw", weights, activation))
+SMOOTHING = ("none", "eigen")
+"""How a CAM's channel contributions become one map: summed, or their first principal component
+("eigen-smooth", as pytorch-grad-cam offers it: less noise, the dominant pattern only)."""
+
+
+def combined(contributions: torch.Tensor, smooth: str = "none") -> torch.Tensor:
+    """ReLU of the C×H×W channel contributions summed over channels, or of their first principal
+    component with ``smooth="eigen"``."""
+    if smooth == "eigen":
+        return torch.relu(principal_projection(contributions))
+    if smooth != "none":
+        raise ValueError(f"Unknown smoothing {smooth!r}; use one of {', '.join(SMOOTHING)}.")
+    return torch.relu(contributions.sum(dim=0))
+
+
+def _weighted(weights: torch.Tensor, activation: torch.Tensor, smooth: str = "none") -> torch.Tensor:
+    if smooth == "none":  # the common case without the C×H×W product
+        return torch.relu(torch.einsum("c,chw->hw", weights, activation))
+    return combined(weights[:, None, None] * activation, smooth)
 
 
 def grad_cam_weights(grad: torch.Tensor) -> torch.Tensor:
@@ -22,17 +39,17 @@ def grad_cam_weights(grad: torch.Tensor) -> torch.Tensor:
     return grad.mean(dim=(-2, -1))
 
 
-def grad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def grad_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """Grad-CAM: ReLU of the activation channels weighted by their mean gradient.
 
     Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
     Localization", ICCV 2017.
     """
     activation = session.activation(layer)[0].float()  # float32 maths for half models
-    return _weighted(grad_cam_weights(session.gradient(layer, target)[0].float()), activation)
+    return _weighted(grad_cam_weights(session.gradient(layer, target)[0].float()), activation, smooth)
 
 
-def grad_cam_plus_plus(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def grad_cam_plus_plus(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """Grad-CAM++: channel weights sum positive gradients with per-pixel coefficients.
 
     Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep Convolutional
@@ -44,10 +61,10 @@ def grad_cam_plus_plus(session: SessionView, layer: str, target: int) -> torch.T
     denominator = 2 * grad_2 + activation.sum(dim=(1, 2), keepdim=True) * grad_3
     alpha = torch.where(grad != 0, grad_2 / (denominator + EPS), torch.zeros_like(grad))
     weights = (alpha * torch.relu(grad)).sum(dim=(1, 2))
-    return _weighted(weights, activation)
+    return _weighted(weights, activation, smooth)
 
 
-def xgrad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def xgrad_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """XGrad-CAM: gradients averaged with the activation's own spatial distribution as weights.
 
     Fu et al., "Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation of CNNs",
@@ -56,10 +73,10 @@ def xgrad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     activation = session.activation(layer)[0].float()  # float32 maths for half models
     grad = session.gradient(layer, target)[0].float()
     share = activation / (activation.sum(dim=(1, 2), keepdim=True) + EPS)
-    return _weighted((grad * share).sum(dim=(1, 2)), activation)
+    return _weighted((grad * share).sum(dim=(1, 2)), activation, smooth)
 
 
-def layer_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def layer_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """LayerCAM: each activation weighted by its own positive gradient, per pixel.
 
     Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for Localization",
@@ -67,10 +84,10 @@ def layer_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """
     activation = session.activation(layer)[0].float()  # float32 maths for half models
     grad = session.gradient(layer, target)[0].float()
-    return torch.relu((torch.relu(grad) * activation).sum(dim=0))
+    return combined(torch.relu(grad) * activation, smooth)
 
 
-def hires_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def hires_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """HiResCAM: the element-wise product of gradient and activation, summed over channels.
 
     Draelos & Carin, "Use HiResCAM instead of Grad-CAM for faithful explanations of
@@ -78,7 +95,7 @@ def hires_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """
     activation = session.activation(layer)[0].float()  # float32 maths for half models
     grad = session.gradient(layer, target)[0].float()
-    return torch.relu((grad * activation).sum(dim=0))
+    return combined(grad * activation, smooth)
 
 
 def eigen_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
@@ -108,12 +125,16 @@ def oriented(projection: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return -projection if torch.dot(projection, reference - reference.mean()) < 0 else projection
 
 
-for _method in (
-    Method("gradcam", "Grad-CAM", grad_cam, uses_layer=True, reference="Selvaraju et al., ICCV 2017"),
-    Method("gradcam++", "Grad-CAM++", grad_cam_plus_plus, uses_layer=True, reference="Chattopadhyay et al., WACV 2018"),
-    Method("xgradcam", "XGrad-CAM", xgrad_cam, uses_layer=True, reference="Fu et al., BMVC 2020"),
-    Method("layercam", "LayerCAM", layer_cam, uses_layer=True, reference="Jiang et al., IEEE TIP 2021"),
-    Method("hirescam", "HiResCAM", hires_cam, uses_layer=True, reference="Draelos & Carin, 2020"),
+SMOOTH = (Param("smooth", "smoothing", "none", choices=SMOOTHING),)
+"""The eigen-smooth option of the CAMs that sum channel contributions."""
+
+for _method in (  # fmt: skip
+    Method("gradcam", "Grad-CAM", grad_cam, uses_layer=True, reference="Selvaraju et al., ICCV 2017", params=SMOOTH),
+    Method("gradcam++", "Grad-CAM++", grad_cam_plus_plus, uses_layer=True, reference="Chattopadhyay et al., WACV 2018",
+           params=SMOOTH),
+    Method("xgradcam", "XGrad-CAM", xgrad_cam, uses_layer=True, reference="Fu et al., BMVC 2020", params=SMOOTH),
+    Method("layercam", "LayerCAM", layer_cam, uses_layer=True, reference="Jiang et al., IEEE TIP 2021", params=SMOOTH),
+    Method("hirescam", "HiResCAM", hires_cam, uses_layer=True, reference="Draelos & Carin, 2020", params=SMOOTH),
     Method(
         "eigencam",
         "Eigen-CAM (class-free)",

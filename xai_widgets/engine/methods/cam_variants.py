@@ -9,7 +9,7 @@ import torch
 from ..classifier_head import classifier_head
 from ..errors import MethodError
 from .base import Method, Param, SessionView, register
-from .cam import oriented, principal_projection
+from .cam import SMOOTH, combined, oriented, principal_projection
 
 KPCA_MAX_PIXELS = 2500
 """The largest layer (pixels) KPCA-CAM factorises: its kernel is pixels² float64 values."""
@@ -34,7 +34,7 @@ def class_activation_map(session: SessionView, layer: str, target: int) -> torch
     return torch.einsum("c,chw->hw", weights, activation)
 
 
-def grad_cam_element_wise(session: SessionView, layer: str, target: int) -> torch.Tensor:
+def grad_cam_element_wise(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
     """Element-wise Grad-CAM: positive gradient × activation products, summed over channels.
 
     The element-wise variant of Grad-CAM in pytorch-grad-cam (Gildenblat & contributors, 2021),
@@ -42,7 +42,7 @@ def grad_cam_element_wise(session: SessionView, layer: str, target: int) -> torc
     """
     activation = session.activation(layer)[0].float()
     grad = session.gradient(layer, target)[0].float()
-    return torch.relu(grad * activation).sum(dim=0)
+    return combined(torch.relu(grad * activation), smooth)
 
 
 def eigen_grad_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
@@ -121,7 +121,7 @@ for _method in (
     Method("cam", "CAM (classifier weights)", class_activation_map, uses_layer=True, signed=True,
            reference="Zhou et al., CVPR 2016"),
     Method("gradcam_elementwise", "Element-wise Grad-CAM", grad_cam_element_wise, uses_layer=True,
-           reference="pytorch-grad-cam (Gildenblat & contributors, 2021)"),
+           reference="pytorch-grad-cam (Gildenblat & contributors, 2021)", params=SMOOTH),
     Method("eigengradcam", "EigenGrad-CAM", eigen_grad_cam, uses_layer=True,
            reference="after Muhammad & Yeasin, IJCNN 2020"),
     Method("fem", "FEM (class-free)", feature_explanation, uses_layer=True, uses_target=False,
