@@ -1,4 +1,5 @@
 import { createCanvasView } from "./canvasView";
+import { createCodePanel } from "./codePanel";
 import { createControls } from "./controls";
 import { Subscriptions } from "./controls/subscriptions";
 import { createConfirmView, pendingFor } from "./confirm";
@@ -41,7 +42,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   const confirm = createConfirmView(doc, model);
   const faith = createFaithPanel(doc, model);
   const sanity = createSanityPanel(doc, model);
-  view.element.append(confirm.element, faith.element, sanity.element);
+  const code = createCodePanel(doc, model);
+  view.element.append(confirm.element, faith.element, sanity.element, code.element);
   const picker = createTargetPicker(doc, model);
   view.addLayer(picker.element);
   const controls = createControls(doc, model, () => refresh(true));
@@ -181,6 +183,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   subs.model(model, "change:notes", showNotes);
   subs.model(model, "change:faithfulness", updateState);
   subs.model(model, "change:sanity", updateState);
+  subs.model(model, "change:code", code.show);
+  code.show();
   showNotes();
   loadPhoto();
 

@@ -61,6 +61,17 @@ def test_a_push_toward_a_class_moves_prediction_and_map(jupyter_server, open_not
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     root.screenshot(path=str(ARTIFACTS / f"push_{flavour}.png"))
+    # "Copy code": the headless calls of this pushed map reach the clipboard (their result is
+    # checked against the widget's map in tests/test_reproduce.py)
+    notebook.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    root.locator("button.xai-copy-code").click()
+    notebook.wait_state(
+        "(el) => el.textContent === 'copied'", arg=root.locator(".xai-copy-status").element_handle(),
+        what="the code copied",
+    )
+    copied = notebook.page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == root.locator("pre.xai-code").text_content()
+    assert "push(model, image, " in copied and "toward=504" in copied and "attribution = explain(" in copied
     before = explorer.draw_count()
     root.locator("input.xai-push-strength").fill("0")
     notebook.wait_state(DRAWN_PUSH, arg=[root.element_handle(), False, before], what="the unpushed map drawn")

@@ -31,6 +31,7 @@ from .labels import check_labels, label_list
 from .map_check import curves_payload, metrics_payload, sanity_payload
 from .overlay import OverlayWidget
 from .push_view import Pushed, check_push, flip_payload, push_payload, push_setup, pushed_image
+from .reproduce import reproduce_code
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
 from .target_choice import (
     check_spec,
@@ -129,6 +130,8 @@ class Explorer(OverlayWidget):
     push_info = traitlets.Dict().tag(sync=True)
     flip = traitlets.Dict().tag(sync=True)
     flip_request = traitlets.Int(0).tag(sync=True)
+    code = traitlets.Unicode("").tag(sync=True)
+    """The headless ``explain(...)`` (and ``audit``/``export``) calls of the map on screen."""
 
     def __init__(
         self,
@@ -737,11 +740,24 @@ class Explorer(OverlayWidget):
 
     def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
-        self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
+        with self.hold_sync():
+            self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
+            self.code = "" if fields.get("error") else self._code(key)
         session = self._sessions.get(self.image_index)
         found = [note for note in session.notes if note not in self.notes] if session is not None else []
         if found:  # learnt while computing a map (e.g. that the model must be fed one image at a time)
             self.notes = [*self.notes, *found]
+
+    def _code(self, key: dict[str, Any]) -> str:
+        """The headless calls that give the map of ``key`` (the "Copy code" button)."""
+        try:
+            spec = get_method(key["method"])
+        except ExplainError:
+            return ""
+        shown = {**key, "params": spec.select_params(key.get("params") or {})}
+        names = self.image_names
+        name = names[key["image_index"]] if 0 <= key["image_index"] < len(names) else f"image {key['image_index']}"
+        return reproduce_code(shown, name, self.transform is not None, spec.uses_layer)
 
     # -- for scripts and tests ----------------------------------------------------------
 
