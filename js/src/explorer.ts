@@ -1,5 +1,6 @@
 import { createCanvasView } from "./canvasView";
 import { createCodePanel } from "./codePanel";
+import { createLatencyView, splitLatency } from "./latency";
 import { createControls } from "./controls";
 import { Subscriptions } from "./controls/subscriptions";
 import { createConfirmView, pendingFor } from "./confirm";
@@ -43,7 +44,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   const faith = createFaithPanel(doc, model);
   const sanity = createSanityPanel(doc, model);
   const code = createCodePanel(doc, model);
-  view.element.append(confirm.element, faith.element, sanity.element, code.element);
+  const latency = createLatencyView(doc);
+  view.element.append(confirm.element, faith.element, sanity.element, code.element, latency.element);
   const picker = createTargetPicker(doc, model);
   view.addLayer(picker.element);
   const controls = createControls(doc, model, () => refresh(true));
@@ -62,6 +64,9 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   let shownMap: PreparedMap | null = null;
   let errorText = "";
   let disposed = false;
+  /** The wanted key (as JSON) and when it last changed: the start of a change's latency. */
+  let wantedJson = "";
+  let changedAt = 0;
 
   /** Decode the current `photo` trait; only the latest decode is used. */
   function loadPhoto(): void {
@@ -141,8 +146,16 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     if (disposed) return;
     const adopted = !photoPending && adoptResult();
     if (photo && !photoPending && (adopted || forceDraw)) {
+      const paintStart = performance.now();
       const frame = composeFrame(photo, shown.kind === "map" ? shownMap : null, controls.display());
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
+      if (adopted && shown.kind === "map" && changedAt > 0) {
+        const now = performance.now();
+        const split = splitLatency(now - changedAt, Number(shownResult?.compute_ms ?? 0), now - paintStart);
+        root.setAttribute("data-latency", JSON.stringify(split));
+        latency.show(split);
+        changedAt = 0;
+      }
       picker.layout(photo, frame.pixels);
       view.setLegend(frame.legend);
       controls.showColormapUsed(frame.legend?.colormap ?? "");
@@ -175,8 +188,15 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   };
 
   const subs = new Subscriptions();
-  const onKeyChange = () => refresh(false);
-  for (const event of KEY_EVENTS) subs.model(model, event, onKeyChange);
+  const onKeyChange = () => {
+    const json = keyToJson(keyOf(model));
+    if (json !== wantedJson) {
+      wantedJson = json;
+      changedAt = performance.now();
+    }
+    refresh(false);
+  };
+  for (const event of KEY_EVENTS) subs.model(model, event, event === "change:result" ? () => refresh(false) : onKeyChange);
   subs.model(model, "change:photo", loadPhoto);
   subs.model(model, "change:progress", updateState);
   subs.model(model, "change:pending_cost", updateState);

@@ -72,6 +72,10 @@ export interface AttributionResult {
   error?: string | null;
   /** Why a map shows nothing (all zero, constant), from the kernel; drawn as a note. */
   warning?: string | null;
+  /** What the map explains, in words. */
+  explains?: string;
+  /** The kernel's time for this map. */
+  compute_ms?: number;
 }
 
 /** The `progress` trait while a slow method runs (`{}` when nothing runs). */

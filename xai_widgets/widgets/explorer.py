@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Optional, Union
 
@@ -719,6 +720,7 @@ class Explorer(OverlayWidget):
     def _compute(self, key: dict[str, Any]) -> dict[str, Any]:
         if self._error:
             return {"error": self._error}
+        started = time.perf_counter()
         try:
             spec = get_method(key["method"])
             params = spec.select_params(key["params"])
@@ -736,7 +738,8 @@ class Explorer(OverlayWidget):
             return {"error": f"{type(err).__name__}: {err}"}
         layer = key["layer"] if spec.uses_layer else None
         warning = blank_map_warning(attribution, spec.name, layer)
-        return {"signed": spec.signed, "warning": warning, "explains": explained, **encode_map(attribution)}
+        fields = {"signed": spec.signed, "warning": warning, "explains": explained, **encode_map(attribution)}
+        return {**fields, "compute_ms": round(1000 * (time.perf_counter() - started), 3)}
 
     def _publish(self, key: dict[str, Any], **fields: Any) -> None:
         self._seq += 1
