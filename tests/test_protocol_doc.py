@@ -6,7 +6,7 @@ import re
 import anywidget
 import pytest
 
-from xai_widgets import Compare, CompareModels, Concepts, Explorer, FeatureMaps, Gallery
+from xai_widgets import Compare, CompareModels, Concepts, Explorer, FeatureMaps, Gallery, GradCAMSteps
 
 DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 
@@ -25,9 +25,10 @@ def synced(cls) -> set[str]:
     return set(cls.class_traits(sync=True)) - set(anywidget.AnyWidget.class_traits(sync=True))
 
 
-@pytest.mark.parametrize(
-    "cls", [Explorer, Compare, CompareModels, Concepts, Gallery, FeatureMaps], ids=lambda cls: cls.__name__
-)
+WIDGETS = [Explorer, Compare, CompareModels, Concepts, Gallery, FeatureMaps, GradCAMSteps]
+
+
+@pytest.mark.parametrize("cls", WIDGETS, ids=lambda cls: cls.__name__)
 def test_the_protocol_table_lists_exactly_the_synced_traits(cls):
     assert documented(cls.__name__) == synced(cls)
 

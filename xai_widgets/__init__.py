@@ -23,6 +23,7 @@ __all__ = [
     "CompareModels",
     "Concepts",
     "Contrast",
+    "GradCAMSteps",
     "Region",
     "Similarity",
     "embedding_of",
@@ -42,7 +43,7 @@ __all__ = [
 def __getattr__(name: str):
     # The widget and the demo load on first use so that the engine stays importable
     # (scripts, batch jobs) without ipywidgets or the demo's extras.
-    if name in ("Explorer", "Compare", "CompareModels", "Concepts", "Gallery", "FeatureMaps"):
+    if name in ("Explorer", "Compare", "CompareModels", "Concepts", "Gallery", "FeatureMaps", "GradCAMSteps"):
         return getattr(importlib.import_module(".widgets", __name__), name)
     if name == "export":
         return importlib.import_module(".reports", __name__).export

@@ -1,3 +1,4 @@
+import { widgetEntry } from "./entry";
 import { createCellView, type CellView } from "./compareCell";
 import { createDisplayControls } from "./controls/displayControls";
 import { setShared, Subscriptions } from "./controls/subscriptions";
@@ -165,8 +166,4 @@ export function mountCompareModels(model: WidgetModel, host: HTMLElement, option
 }
 
 /** anywidget entry point. */
-export default {
-  render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
-    return mountCompareModels(model, el);
-  },
-};
+export default widgetEntry((model, el) => mountCompareModels(model, el));

@@ -1,3 +1,4 @@
+import { widgetEntry } from "./entry";
 import { blendPixels } from "./blend";
 import { createDisplayControls } from "./controls/displayControls";
 import { setShared, Subscriptions } from "./controls/subscriptions";
@@ -214,8 +215,4 @@ export function mountConcepts(model: WidgetModel, host: HTMLElement, options: Co
 }
 
 /** anywidget entry point. */
-export default {
-  render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
-    return mountConcepts(model, el);
-  },
-};
+export default widgetEntry((model, el) => mountConcepts(model, el));

@@ -1,5 +1,6 @@
 """anywidget classes: traits in, bytes out; no attribution maths here."""
 
+from .cam_steps import GradCAMSteps
 from .compare import Compare
 from .compare_models import CompareModels
 from .concepts import Concepts
@@ -7,4 +8,4 @@ from .explorer import Explorer
 from .feature_maps import FeatureMaps
 from .gallery import Gallery
 
-__all__ = ["Compare", "CompareModels", "Concepts", "Explorer", "FeatureMaps", "Gallery"]
+__all__ = ["Compare", "CompareModels", "Concepts", "Explorer", "FeatureMaps", "Gallery", "GradCAMSteps"]

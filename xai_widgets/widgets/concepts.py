@@ -13,13 +13,12 @@ from torch import nn
 from ..engine import ExplainError, Session
 from ..engine.concepts import deep_feature_factorization
 from ..engine.inputs import ImageLike, Transform
-from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from .bundles import bundle
 from .explorer import Explorer
 from .labels import check_labels, label_list
-from .overlay import OverlayWidget
-from .serialize import describe_layer, encode_map, encode_png
+from .one_image import OneImageWidget
+from .serialize import encode_map
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
@@ -28,7 +27,7 @@ PALETTE = (
 """Concept colours, far apart for the first few (Sasha Trubetskoy's list of distinct colours)."""
 
 
-class Concepts(OverlayWidget):
+class Concepts(OneImageWidget):
     """Deep Feature Factorization (Collins et al., ECCV 2018) of one layer of one image.
 
     The layer's activations are factorised into ``concepts`` non-negative parts; the photo shows
@@ -49,10 +48,6 @@ class Concepts(OverlayWidget):
 
     _esm = bundle("concepts.js")
 
-    photo = traitlets.Bytes(b"").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    layers = traitlets.List(traitlets.Dict()).tag(sync=True)
-    layer = traitlets.Unicode("").tag(sync=True)
     count = traitlets.Int(5).tag(sync=True)
     concept_maps = traitlets.List(traitlets.Dict()).tag(sync=True)
     legend = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -76,16 +71,13 @@ class Concepts(OverlayWidget):
         colormap: str = "viridis",
         normalization: str = "minmax",
     ) -> None:
-        check_model(model)
         self.model, self._classifier, self._top = model, classifier, top
-        self._own_session = session is None
-        self.session = session or Session(model, image, transform=transform, output=output)
+        self._open_session(model, image, transform, output, session)
         self._names = label_list(check_labels(labels), self.session.num_classes)[0]
         found = self._run(self.session.check_layer(layer), concepts)  # a bad first choice fails at once
         self._quiet = True
         super().__init__(
-            photo=encode_png(self.session.display),
-            layers=[describe_layer(info) for info in self.session.layers],
+            **self._image_traits(),
             layer=found.layer,
             count=concepts,
             opacity=opacity,
@@ -98,16 +90,7 @@ class Concepts(OverlayWidget):
     @classmethod
     def of(cls, explorer: Explorer, **kwargs: Any) -> Concepts:
         """The concepts of ``explorer``'s current image and layer, from its own session."""
-        return cls(
-            explorer.model,
-            explorer.image(),
-            labels=explorer.labels,
-            transform=explorer.transform,
-            output=explorer.output,
-            layer=explorer.layer or None,
-            session=explorer.session(),
-            **kwargs,
-        )
+        return cls(**cls.explorer_arguments(explorer), **kwargs)
 
     def factorisation(self):
         """The engine's :class:`~xai_widgets.engine.concepts.ConceptMaps` on screen."""
@@ -153,8 +136,6 @@ class Concepts(OverlayWidget):
             self._factorise()
 
     def close(self) -> None:
-        """Close the widget and free its session (unless an Explorer shares it)."""
-        if getattr(self, "_own_session", False) and getattr(self, "session", None) is not None:
-            self.session.close()
+        """Close the widget (its own session freed) and drop the factorisation."""
         self._found = None
         super().close()

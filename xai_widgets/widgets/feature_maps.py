@@ -11,16 +11,14 @@ from torch import nn
 from ..engine import ExplainError, Session
 from ..engine.feature_maps import SORTS, channel_maps
 from ..engine.inputs import ImageLike, Transform
-from ..engine.model_state import check_model
 from ..engine.outputs import OutputChoice
 from .bundles import bundle
 from .explorer import Explorer
 from .labels import check_labels, label_list
-from .overlay import OverlayWidget
-from .serialize import describe_layer, encode_png
+from .one_image import OneImageWidget
 
 
-class FeatureMaps(OverlayWidget):
+class FeatureMaps(OneImageWidget):
     """Every channel of one layer's activation for one image, as a grid of small images.
 
     Built on the engine session's kept activations: changing the layer, the class or the
@@ -39,10 +37,6 @@ class FeatureMaps(OverlayWidget):
 
     _esm = bundle("featureMaps.js")
 
-    photo = traitlets.Bytes(b"").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    layers = traitlets.List(traitlets.Dict()).tag(sync=True)
-    layer = traitlets.Unicode("").tag(sync=True)
     classes = traitlets.List(traitlets.Dict()).tag(sync=True)
     target = traitlets.Int(0).tag(sync=True)
     sort = traitlets.Unicode("index").tag(sync=True)
@@ -76,25 +70,17 @@ class FeatureMaps(OverlayWidget):
         colormap: str = "viridis",
         normalization: str = "minmax",
     ) -> None:
-        check_model(model)
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}; got {sort!r}.")
         self.model, self.transform, self.output = model, transform, output
-        self._own_session = session is None
-        self.session = session or Session(model, image, transform=transform, output=output)
+        self._open_session(model, image, transform, output, session)
         names = label_list(check_labels(labels), self.session.num_classes)[0]
-        chosen_layer = self.session.check_layer(layer)
         chosen_target = self.session.check_target(target)
-        top = [index for index, _ in self.session.top_k(top_k)]
-        if chosen_target not in top:
-            top.append(chosen_target)
-        probabilities = self.session.probabilities
         self._quiet = True
         super().__init__(
-            photo=encode_png(self.session.display),
-            layers=[describe_layer(info) for info in self.session.layers],
-            layer=chosen_layer,
-            classes=[{"index": i, "label": names[i], "prob": float(probabilities[i])} for i in top],
+            **self._image_traits(),
+            layer=self.session.check_layer(layer),
+            classes=self._classes(names, chosen_target, top_k),
             target=chosen_target,
             sort=sort,
             columns=max(1, int(columns)),
@@ -109,17 +95,7 @@ class FeatureMaps(OverlayWidget):
     @classmethod
     def of(cls, explorer: Explorer, **kwargs: Any) -> FeatureMaps:
         """The channels of ``explorer``'s current image, layer and class, from its own session."""
-        return cls(
-            explorer.model,
-            explorer.image(),
-            labels=explorer.labels,
-            transform=explorer.transform,
-            output=explorer.output,
-            layer=explorer.layer or None,
-            target=explorer.target,
-            session=explorer.session(),
-            **kwargs,
-        )
+        return cls(**cls.explorer_arguments(explorer), target=explorer.target, **kwargs)
 
     @traitlets.observe("layer", "target", "sort")
     def _on_control(self, change: dict) -> None:
@@ -159,9 +135,3 @@ class FeatureMaps(OverlayWidget):
         """Channel ``index`` of the current layer as a float h×w array (its raw values)."""
         return self.session.activation(self.layer)[0, index].float().cpu().numpy()
 
-    def close(self) -> None:
-        """Close the widget; a session it made itself is freed (a shared one stays with its owner)."""
-        session = getattr(self, "session", None)
-        if session is not None and getattr(self, "_own_session", False):
-            session.close()
-        super().close()
