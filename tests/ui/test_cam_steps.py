@@ -5,9 +5,15 @@ Screenshots: tests/ui/artifacts/cam_steps_<flavour>_<step>.png (the docs take th
 
 from __future__ import annotations
 
+import os
+import pathlib
+
 import pytest
 
 from .conftest import ARTIFACTS, write_code_notebook
+
+DOCS_SHOT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "teaching_steps.png"
+UPDATE_TRACKED = os.environ.get("XAI_UPDATE_ARTIFACTS") == "1"  # `make screenshots` rewrites the docs' copy
 
 pytestmark = pytest.mark.ui
 
@@ -42,6 +48,8 @@ def test_every_step_draws_and_a_class_change_is_marked(jupyter_server, open_note
         else:
             assert int(canvas.get_attribute("data-draw-count")) >= 1 and canvas.is_visible()
         root.screenshot(path=str(ARTIFACTS / f"cam_steps_{flavour}_{position + 1}_{name}.png"))
+        if UPDATE_TRACKED and flavour == "lab" and name == "weights":
+            root.screenshot(path=str(DOCS_SHOT))
         if position < len(names) - 1:
             root.locator("button.xai-steps-next").click()
     assert root.locator("button.xai-steps-next").is_disabled()
