@@ -6,7 +6,7 @@ import re
 import anywidget
 import pytest
 
-from xai_widgets import Compare, CompareModels, Concepts, Explorer, FeatureMaps, Gallery, GradCAMSteps
+from xai_widgets import Camera, Compare, CompareModels, Concepts, Explorer, FeatureMaps, Gallery, GradCAMSteps
 
 DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 
@@ -25,7 +25,7 @@ def synced(cls) -> set[str]:
     return set(cls.class_traits(sync=True)) - set(anywidget.AnyWidget.class_traits(sync=True))
 
 
-WIDGETS = [Explorer, Compare, CompareModels, Concepts, Gallery, FeatureMaps, GradCAMSteps]
+WIDGETS = [Camera, Explorer, Compare, CompareModels, Concepts, Gallery, FeatureMaps, GradCAMSteps]
 
 
 @pytest.mark.parametrize("cls", WIDGETS, ids=lambda cls: cls.__name__)

@@ -18,6 +18,7 @@ from .engine import (
 __version__ = "0.1.0"
 __all__ = [
     "Box",
+    "Camera",
     "ClassScore",
     "Compare",
     "CompareModels",
@@ -43,7 +44,8 @@ __all__ = [
 def __getattr__(name: str):
     # The widget and the demo load on first use so that the engine stays importable
     # (scripts, batch jobs) without ipywidgets or the demo's extras.
-    if name in ("Explorer", "Compare", "CompareModels", "Concepts", "Gallery", "FeatureMaps", "GradCAMSteps"):
+    widgets = ("Explorer", "Camera", "Compare", "CompareModels", "Concepts", "Gallery", "FeatureMaps", "GradCAMSteps")
+    if name in widgets:
         return getattr(importlib.import_module(".widgets", __name__), name)
     if name == "export":
         return importlib.import_module(".reports", __name__).export

@@ -38,6 +38,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    # a fake camera that needs no permission prompt, for the Camera widget's test
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 
 # First kernel start + demo model load can be slow on a 2-core machine.
