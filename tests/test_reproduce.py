@@ -111,3 +111,30 @@ def test_a_detectors_box():
     explorer = Explorer(model, image, method="saliency")
     explorer.target = 2
     same(run(explorer.code, model=model, image=image, transform=None)["attribution"], shown(explorer))
+
+
+def test_the_code_in_a_fresh_interpreter_returns_the_same_map(tmp_path):
+    """As a user pasting it into a new kernel: a fresh Python process rebuilds the model and the
+    image the same way, runs the copied code and saves the map."""
+    import os
+    import subprocess
+    import sys
+
+    model, image = tiny_cnn(), random_image(2)
+    explorer = Explorer(model, image, transform=transform)
+    explorer.target_spec = {"kind": "contrast", "other": 7}
+    explorer.method = "layercam"
+    script = tmp_path / "fresh.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from tests.models import random_image, tiny_cnn\n"
+        "from tests.test_reproduce import transform\n"
+        "model, image = tiny_cnn(), random_image(2)\n"
+        + explorer.code
+        + f"np.save({str(tmp_path / 'map.npy')!r}, np.asarray(attribution))\n"
+    )
+    root = pathlib.Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, str(script)]
+    subprocess.run(command, cwd=root, env=environment, check=True, capture_output=True, timeout=300)
+    same(np.load(tmp_path / "map.npy"), shown(explorer))
