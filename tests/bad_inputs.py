@@ -543,9 +543,9 @@ CASES: list[Case] = [
     ),
     Case(
         "parameter given to a method without parameters",
-        lambda m, t: attribute(m, X, "gradcam", steps=3),
+        lambda m, t: attribute(m, X, "saliency", steps=3),
         error=MethodError,
-        match=r"Grad-CAM has no parameter 'steps'; it takes none, so remove it",
+        match=r"Saliency has no parameter 'steps'; it takes none, so remove it",
     ),
     Case(
         "parameter of the wrong type",
