@@ -51,7 +51,8 @@ def classifier():
     ],
     ids=["class", "params", "smooth", "probability", "contrast", "push"],
 )
-def test_the_code_returns_the_map_on_screen(classifier, change):
+def test_the_code_returns_the_map_on_screen(classifier, change, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the code's export lines write a report folder here
     model, image, explorer = classifier
     explorer.image_index = 1
     for name, value in change.items():
@@ -136,5 +137,5 @@ def test_the_code_in_a_fresh_interpreter_returns_the_same_map(tmp_path):
     root = pathlib.Path(__file__).resolve().parents[1]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, str(script)]
-    subprocess.run(command, cwd=root, env=environment, check=True, capture_output=True, timeout=300)
+    subprocess.run(command, cwd=tmp_path, env=environment, check=True, capture_output=True, timeout=300)
     same(np.load(tmp_path / "map.npy"), shown(explorer))
