@@ -10,7 +10,9 @@ import { createSanityPanel, type SanityCheck } from "./sanityPanel";
 import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
 import { createTargetPicker } from "./targetPicker";
-import { keyOf, keyToJson, progressToShow, shouldDraw, viewState, type Shown } from "./state";
+import { withLocalValues } from "./localModel";
+import { MapCache, prefetchedMaps, type PrefetchMessage } from "./mapCache";
+import { keyOf, keyToJson, progressToShow, sameKey, shouldDraw, viewState, type Shown } from "./state";
 import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
 
 /** Replaceable pieces, for tests without a browser. */
@@ -35,8 +37,13 @@ const KEY_EVENTS = [
  * Build the Explorer inside `host` and keep it in step with the model.
  * Returns the cleanup function (removes listeners and the DOM it added).
  */
-export function mountExplorer(model: WidgetModel, host: HTMLElement, options: ExplorerOptions = {}): () => void {
+export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, options: ExplorerOptions = {}): () => void {
   const decodePhoto = options.decodePhoto ?? decodePng;
+  // A map painted from the cache shows its own result and code here; the kernel records them quietly.
+  const model = withLocalValues(kernelModel, ["result", "code"]);
+  const cache = new MapCache();
+  /** Counts the moves reported in `drawn_from_cache` (each is taken up once by the kernel). */
+  let moves = 0;
   const doc = host.ownerDocument;
 
   const view = createCanvasView(doc);
@@ -152,7 +159,7 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
       if (adopted && shown.kind === "map" && changedAt > 0) {
         const now = performance.now();
         const split = splitLatency(now - changedAt, Number(shownResult?.compute_ms ?? 0), now - paintStart);
-        root.setAttribute("data-latency", JSON.stringify(split));
+        root.setAttribute("data-latency", JSON.stringify({ ...split, cached: shownResult?.cached === true }));
         latency.show(split);
         changedAt = 0;
       }
@@ -187,15 +194,61 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
     view.setNotes(Array.isArray(notes) ? notes.map(String) : []);
   };
 
+  /**
+   * The wanted key from the cache, if it is there: shown at once (result and code, here only),
+   * and the kernel is told with the move (`drawn_from_cache`) so that it records it without
+   * sending it back. A miss says so too, so an older hit is never taken for this move.
+   */
+  function paintFromCache(): void {
+    const wanted = keyOf(model);
+    const hit = cache.get(wanted);
+    const onScreen = hit !== undefined && shownResult === hit.result && shown.kind === "map" && sameKey(shown.key, wanted);
+    moves += 1;
+    kernelModel.set("drawn_from_cache", { key: hit ? wanted : null, n: moves });
+    if (!hit || onScreen) return;
+    model.showLocally("code", hit.code);
+    model.showLocally("result", hit.result);
+  }
+
+  /** Keep what the kernel sent (a result, or maps sent ahead) for later moves. */
+  function keepResult(): void {
+    const result: AttributionResult | null = kernelModel.get("result");
+    if (result && !result.error && result.key && result.data) {
+      cache.put(result.key, { result, code: String(kernelModel.get("code") ?? "") });
+      root.setAttribute("data-cached", String(cache.size));
+    }
+  }
+
+  function onMessage(message: PrefetchMessage, buffers?: Binary[]): void {
+    if (!message || typeof message !== "object") return;
+    if (message.kind === "prefetch_reset") {
+      cache.clear();
+    } else if (message.kind === "prefetch") {
+      try {
+        for (const [key, entry] of prefetchedMaps(message.entries ?? [], buffers?.[0])) cache.put(key, entry);
+      } catch (error) {
+        console.warn("xai_widgets: a prefetch message could not be read", error);
+      }
+      root.setAttribute("data-prefetch", JSON.stringify(message.status ?? {}));
+      if (shown.kind !== "map" || !sameKey(shown.key, keyOf(model))) paintFromCache();
+    } else {
+      return;
+    }
+    root.setAttribute("data-cached", String(cache.size));
+  }
+
   const subs = new Subscriptions();
   const onKeyChange = () => {
     const json = keyToJson(keyOf(model));
     if (json !== wantedJson) {
       wantedJson = json;
       changedAt = performance.now();
+      paintFromCache();
     }
     refresh(false);
   };
+  subs.model(kernelModel, "change:result", keepResult);
+  subs.model(kernelModel, "msg:custom", onMessage);
   for (const event of KEY_EVENTS) subs.model(model, event, event === "change:result" ? () => refresh(false) : onKeyChange);
   subs.model(model, "change:photo", loadPhoto);
   subs.model(model, "change:progress", updateState);
@@ -211,6 +264,8 @@ export function mountExplorer(model: WidgetModel, host: HTMLElement, options: Ex
   return () => {
     disposed = true;
     subs.dispose();
+    model.dispose();
+    cache.clear();
     controls.dispose();
     picker.dispose();
     root.remove();

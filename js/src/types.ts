@@ -76,6 +76,8 @@ export interface AttributionResult {
   explains?: string;
   /** The kernel's time for this map. */
   compute_ms?: number;
+  /** Painted from the browser's cache of maps sent ahead (set by the browser, never by the kernel). */
+  cached?: boolean;
 }
 
 /** The `progress` trait while a slow method runs (`{}` when nothing runs). */

@@ -50,6 +50,11 @@ export class FakeModel implements WidgetModel {
     this.assign(name, value);
   }
 
+  /** A custom message from the kernel (`msg:custom` with its buffers). */
+  kernelSend(content: unknown, buffers: unknown[] = []): void {
+    for (const handler of [...(this.handlers.get("msg:custom") ?? [])]) handler(content, buffers);
+  }
+
   /** Number of listeners still attached. */
   listenerCount(): number {
     let count = 0;

@@ -31,6 +31,7 @@ from .jobs import LatestWins
 from .labels import check_labels, label_list
 from .map_check import curves_payload, metrics_payload, sanity_payload
 from .overlay import OverlayWidget
+from .prefetch import DEFAULT_BUDGET, PREFETCH_METHODS, Prefetcher, candidate_keys
 from .push_view import Pushed, check_push, flip_payload, push_payload, push_setup, pushed_image
 from .reproduce import reproduce_code
 from .serialize import decode_map, describe_layer, describe_method, encode_map, encode_png
@@ -132,6 +133,11 @@ class Explorer(OverlayWidget):
     flip = traitlets.Dict().tag(sync=True)
     flip_request = traitlets.Int(0).tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
+    # {"key": ..., "n": ...}: the browser drew ``key`` from the maps it was sent ahead (n counts the
+    # moves), so the kernel records the result without sending it back.
+    drawn_from_cache = traitlets.Dict().tag(sync=True)
+    prefetch_budget = traitlets.Int(DEFAULT_BUDGET)
+    """Bytes of maps sent ahead to the browser per image (0: none); see ``prefetch_status()``."""
     """The headless ``explain(...)`` (and ``audit``/``export``) calls of the map on screen."""
 
     def __init__(
@@ -183,6 +189,16 @@ class Explorer(OverlayWidget):
         self._quiet = True  # no engine calls while the traits are first set
         self._closed = False
         self._model_note: Optional[str] = None  # why the images were run through the model again
+        self._unsynced: frozenset[str] = frozenset()  # traits set without telling the browser
+        self._drawn_seen: Any = None  # the last `drawn_from_cache` move taken up
+        self._prefetch_live = _in_kernel()  # a browser can only be sent maps from a kernel
+        self._prefetcher = Prefetcher(
+            plan=self._prefetch_plan,
+            compute=self._prefetch_compute,
+            send=lambda content, buffers: self.send(content, buffers=buffers),
+            run_when_free=self._jobs.run_when_free,
+            budget=lambda: self.prefetch_budget,
+        )
         if layer is not None:
             self._check_first_layer(layer)
         super().__init__(
@@ -332,6 +348,9 @@ class Explorer(OverlayWidget):
     def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None, previous: Optional[int] = None):
         self._drop_stale_sessions()
         self._requested = None
+        epoch = self._prefetcher.reset()
+        if self._prefetch_live:
+            self.send({"kind": "prefetch_reset", "epoch": epoch})  # what the browser was sent is stale
         generation = self._jobs.new_request()
         try:
             self._jobs.run_blocking(lambda current: self._show_image(layer, target), generation)
@@ -549,6 +568,13 @@ class Explorer(OverlayWidget):
             return  # already shown, or on its way
         self._requested = key
         generation = self._jobs.new_request()
+        drawn = self._drawn_by_browser(key)
+        if drawn is not None:  # the browser painted it from what it was sent: record, send nothing
+            self._clear_progress()
+            if self.pending_cost:
+                self.pending_cost = {}
+            self._publish(key, quiet=True, **drawn)
+            return
         slow = _is_slow(self.method)
         cost = self._cost(key) if slow else None
         if cost is not None and key != self._approved and 0 < self.confirm_above < cost["seconds"]:
@@ -741,15 +767,82 @@ class Explorer(OverlayWidget):
         fields = {"signed": spec.signed, "warning": warning, "explains": explained, **encode_map(attribution)}
         return {**fields, "compute_ms": round(1000 * (time.perf_counter() - started), 3)}
 
-    def _publish(self, key: dict[str, Any], **fields: Any) -> None:
+    def _publish(self, key: dict[str, Any], quiet: bool = False, **fields: Any) -> None:
+        """Set ``result`` (and ``code``) for ``key``; ``quiet``: the browser has it already."""
         self._seq += 1
-        with self.hold_sync():
-            self.result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
-            self.code = "" if fields.get("error") else self._code(key)
+        result = {"seq": self._seq, "key": key, "error": None, "signed": False, "warning": None, **fields}
+        result.pop("code", None)
+        code = "" if fields.get("error") else fields.get("code") or self._code(key)
+        if quiet:
+            self._unsynced = frozenset({"result", "code"})
+            try:
+                self.result, self.code = result, code
+            finally:
+                self._unsynced = frozenset()
+        else:
+            with self.hold_sync():
+                self.result, self.code = result, code
+        if not fields.get("error"):
+            self._prefetcher.remember(key, {**fields, "code": code})
+            if self._prefetch_live and self.prefetch_budget > 0 and not self._closed:
+                self._prefetcher.follow(key)
         session = self._sessions.get(self.image_index)
         found = [note for note in session.notes if note not in self.notes] if session is not None else []
         if found:  # learnt while computing a map (e.g. that the model must be fed one image at a time)
             self.notes = [*self.notes, *found]
+
+    def _should_send_property(self, key: str, value: Any) -> bool:
+        return key not in self._unsynced and super()._should_send_property(key, value)
+
+    # -- maps sent ahead -----------------------------------------------------------------
+
+    def _drawn_by_browser(self, key: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The stored fields of ``key`` if the browser says it drew ``key`` from its cache with
+        the move that brought this change (each move is taken up once)."""
+        drawn = self.drawn_from_cache
+        if not drawn or drawn.get("n") in (None, self._drawn_seen) or drawn.get("key") != key:
+            return None
+        fields = self._prefetcher.stored(key)
+        if fields is not None:
+            self._drawn_seen = drawn.get("n")
+        return fields
+
+    def _prefetch_plan(self, anchor: dict[str, Any]) -> list[dict[str, Any]]:
+        """What to send ahead of ``anchor``: its layers, the top classes, the quick CAM methods."""
+        offered = {entry["name"]: entry for entry in self.methods}
+        anchor_method = offered.get(anchor["method"])
+        if anchor_method is None or _is_slow(anchor["method"]) or anchor["image_index"] != self.image_index:
+            return []
+        layers = [entry["name"] for entry in self.layers] if anchor_method.get("uses_layer") else []
+        classes = []
+        if self.output_kind == CLASSES and spec_kind(anchor["target_spec"]) == "class":
+            classes = [int(entry["index"]) for entry in self.top_classes]
+        methods = [
+            (name, {param["name"]: param["default"] for param in offered[name]["params"]})
+            for name in PREFETCH_METHODS
+            if name in offered and name != anchor["method"] and self.layers
+        ]
+        return candidate_keys(anchor, layers, classes, methods)
+
+    def _prefetch_compute(self, key: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """A key's result fields with its code, or None where it has no map (an error)."""
+        fields = self._compute(key)
+        if fields.get("error"):
+            return None
+        return {**fields, "code": self._code(key)}
+
+    def prefetch_now(self) -> dict[str, Any]:
+        """Send ahead of the map on screen now, on this thread, and return ``prefetch_status()``
+        (a kernel does this in the background after each map; scripts and tests call it)."""
+        self._jobs.wait()
+        if not self._closed and self.prefetch_budget > 0 and self.result and not self.result.get("error"):
+            self._prefetcher.follow(self._key(), background=False)
+        return self.prefetch_status()
+
+    def prefetch_status(self) -> dict[str, Any]:
+        """The current image's maps sent ahead: ``maps``, ``bytes`` (JSON and buffers),
+        ``messages``, ``ms`` (first map to last), ``complete`` and why it ``stopped`` early."""
+        return self._prefetcher.status()
 
     def _code(self, key: dict[str, Any]) -> str:
         """The headless calls that give the map of ``key`` (the "Copy code" button)."""
@@ -783,6 +876,9 @@ class Explorer(OverlayWidget):
         keeps no reference that stops its model and images from being collected.
         """
         self._closed = True
+        prefetcher = getattr(self, "_prefetcher", None)
+        if prefetcher is not None:
+            prefetcher.close()
         jobs = getattr(self, "_jobs", None)
         if jobs is not None:
             jobs.shutdown()
@@ -791,6 +887,16 @@ class Explorer(OverlayWidget):
         self._images = []
         self._reference_input = self._reference = None  # the similarity's reference image, too
         super().close()
+
+
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (where a browser view may be listening)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _interrupted(err: BaseException, doing: str, then: str) -> str:

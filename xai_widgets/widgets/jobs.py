@@ -11,13 +11,20 @@ interleave with a control change on the kernel's main thread).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Optional
+from typing import Optional, TypeVar
 
 from ..engine.progress import Cancelled, reporting
 
 Job = Callable[[Callable[[], bool]], None]
+T = TypeVar("T")
+
+BACKGROUND_STEP_WAIT = 5.0
+"""Seconds a request waits for background work's current step (one map) before it queues."""
+IDLE_POLL = 0.02
+"""Seconds background work waits between looks at whether the engine is free."""
 Progress = Callable[[int, int], None]
 
 
@@ -30,6 +37,8 @@ class LatestWins:
         self._generation = 0
         self._executor: Optional[ThreadPoolExecutor] = None
         self._pending: list[Future] = []
+        self._background = False  # the lock is held by background work (one map at a time)
+        self._waiting = 0  # requests waiting for the lock: background work yields to them
 
     def new_request(self) -> int:
         """Start a request: everything older becomes stale (and can no longer be delivered)."""
@@ -49,8 +58,9 @@ class LatestWins:
             return True
 
     def run_inline(self, job: Job, generation: int) -> bool:
-        """Run ``job`` now if the engine is free; return False if a slow job holds it."""
-        if not self._lock.acquire(blocking=False):
+        """Run ``job`` now if the engine is free, or as soon as background work has finished its
+        step; return False if a slow job holds it."""
+        if not self._lock.acquire(blocking=False) and not self._wait_for_background():
             return False
         try:
             job(lambda: self.is_current(generation))
@@ -58,10 +68,53 @@ class LatestWins:
             self._lock.release()
         return True
 
+    def _wait_for_background(self) -> bool:
+        """Take the lock from background work once its step ends (a few milliseconds)."""
+        with self._gate:
+            if not self._background:
+                return False
+            self._waiting += 1
+        try:
+            return self._lock.acquire(timeout=BACKGROUND_STEP_WAIT)
+        finally:
+            with self._gate:
+                self._waiting -= 1
+
+    def run_when_free(self, work: Callable[[], T], still_wanted: Callable[[], bool]) -> Optional[T]:
+        """Run ``work`` under the engine lock once no request runs, waits or is queued; None if
+        ``still_wanted()`` turns false first. For background work: requests always go first."""
+        while still_wanted():
+            if self._waiting or any(not future.done() for future in self._pending):
+                time.sleep(IDLE_POLL)
+                continue
+            if not self._lock.acquire(timeout=IDLE_POLL):
+                continue
+            with self._gate:
+                if self._waiting:
+                    self._lock.release()
+                    continue
+                self._background = True
+            try:
+                return work()
+            finally:
+                with self._gate:
+                    self._background = False
+                self._lock.release()
+        return None
+
     def run_blocking(self, job: Job, generation: int) -> None:
         """Run ``job`` now, waiting (at most one batch) for a stale slow job to stop."""
-        with self._lock:
+        with self._gate:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._gate:
+                self._waiting -= 1
+        try:
             job(lambda: self.is_current(generation))
+        finally:
+            self._lock.release()
 
     def submit(self, job: Job, generation: int, progress: Progress) -> Future:
         """Queue ``job`` on the worker; ``progress(done, total)`` is called between batches."""
