@@ -108,6 +108,19 @@ def test_a_move_the_browser_painted_from_its_cache_is_recorded_without_a_message
     widget.close()
 
 
+def test_a_key_with_default_parameters_spelt_out_is_the_same_map(monkeypatch):
+    widget = Explorer(tiny_cnn(), random_image(0))
+    captured(widget, monkeypatch)
+    widget.prefetch_now()
+    states = []
+    monkeypatch.setattr(widget, "send_state", lambda key=None: states.extend([key] if isinstance(key, str) else key))
+    other = next(entry["name"] for entry in widget.layers if entry["name"] != widget.layer)
+    told = {**widget._key(), "layer": other, "params": {"smooth": "none"}}  # what a method pick sends
+    widget.set_state({"drawn_from_cache": {"key": told, "n": 1}, "layer": other, "method_params": {"smooth": "none"}})
+    assert states == [] and widget.result["key"] == told
+    widget.close()
+
+
 def test_a_cache_miss_is_answered_as_usual(monkeypatch):
     widget = Explorer(tiny_cnn(), random_image(0))
     captured(widget, monkeypatch)

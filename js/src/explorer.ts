@@ -11,7 +11,7 @@ import { composeFrame, prepareMap, type PreparedMap } from "./heatmap";
 import { byteLength, decodePng } from "./photo";
 import { createTargetPicker } from "./targetPicker";
 import { withLocalValues } from "./localModel";
-import { MapCache, prefetchedMaps, type PrefetchMessage } from "./mapCache";
+import { CACHE_MAPS, canonicalKey, MapCache, prefetchedMaps, type PrefetchMessage } from "./mapCache";
 import { keyOf, keyToJson, progressToShow, sameKey, shouldDraw, viewState, type Shown } from "./state";
 import type { AttributionResult, Binary, Pixels, WidgetModel } from "./types";
 
@@ -41,7 +41,7 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
   const decodePhoto = options.decodePhoto ?? decodePng;
   // A map painted from the cache shows its own result and code here; the kernel records them quietly.
   const model = withLocalValues(kernelModel, ["result", "code"]);
-  const cache = new MapCache();
+  const cache = new MapCache(CACHE_MAPS, (key) => canonicalKey(key, kernelModel.get("methods")));
   /** Counts the moves reported in `drawn_from_cache` (each is taken up once by the kernel). */
   let moves = 0;
   const doc = host.ownerDocument;
@@ -202,12 +202,12 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
   function paintFromCache(): void {
     const wanted = keyOf(model);
     const hit = cache.get(wanted);
-    const onScreen = hit !== undefined && shownResult === hit.result && shown.kind === "map" && sameKey(shown.key, wanted);
+    const onScreen = hit !== undefined && shownResult?.data === hit.result.data && shown.kind === "map" && sameKey(shown.key, wanted);
     moves += 1;
     kernelModel.set("drawn_from_cache", { key: hit ? wanted : null, n: moves });
     if (!hit || onScreen) return;
     model.showLocally("code", hit.code);
-    model.showLocally("result", hit.result);
+    model.showLocally("result", { ...hit.result, key: wanted }); // the same map, under the key asked for
   }
 
   /** Keep what the kernel sent (a result, or maps sent ahead) for later moves. */

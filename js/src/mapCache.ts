@@ -1,6 +1,7 @@
 import { copyBytes } from "./decode";
+import { findMethod, paramValues } from "./params";
 import { keyToJson } from "./state";
-import type { AttributionResult, Binary, ViewKey } from "./types";
+import type { AttributionResult, Binary, MethodInfo, ViewKey } from "./types";
 
 /** A map the browser can paint without asking the kernel, with the code that gives it. */
 export interface CachedMap {
@@ -40,18 +41,32 @@ export type PrefetchMessage =
 /** How many maps the browser keeps (56×56 float32 maps: under 7 MB). */
 export const CACHE_MAPS = 512;
 
+/**
+ * A key with every parameter of its method spelt out (defaults filled in, others' dropped), as
+ * the kernel's maps sent ahead are keyed: `{}` and `{smooth: "none"}` name the same Grad-CAM.
+ * A method not in the catalogue keeps its parameters as they are.
+ */
+export function canonicalKey(key: ViewKey, methods: readonly MethodInfo[] | null | undefined): ViewKey {
+  const method = findMethod(methods, key.method);
+  return method ? { ...key, params: paramValues(method, key.params) } : key;
+}
+
 /** A bounded cache of maps keyed like the drawing rule's key; the least recently used go first. */
 export class MapCache {
   private readonly entries = new Map<string, CachedMap>();
 
-  constructor(readonly limit: number = CACHE_MAPS) {}
+  /** `normalize` maps a key to the form it is stored under (e.g. {@link canonicalKey}). */
+  constructor(
+    readonly limit: number = CACHE_MAPS,
+    private readonly normalize: (key: ViewKey) => ViewKey = (key) => key,
+  ) {}
 
   get size(): number {
     return this.entries.size;
   }
 
   get(key: ViewKey): CachedMap | undefined {
-    const id = keyToJson(key);
+    const id = keyToJson(this.normalize(key));
     const found = this.entries.get(id);
     if (found) {
       this.entries.delete(id);
@@ -61,7 +76,7 @@ export class MapCache {
   }
 
   put(key: ViewKey, entry: CachedMap): void {
-    const id = keyToJson(key);
+    const id = keyToJson(this.normalize(key));
     this.entries.delete(id);
     this.entries.set(id, entry);
     while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);

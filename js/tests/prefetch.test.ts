@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mountExplorer } from "../src/explorer";
-import { dequantize, MapCache, prefetchedMaps, type PrefetchEntry } from "../src/mapCache";
+import { canonicalKey, dequantize, MapCache, prefetchedMaps, type PrefetchEntry } from "../src/mapCache";
 import type { AttributionResult, Pixels, ViewKey } from "../src/types";
 import { explorerValues, FakeModel, mapBytes } from "./fakeModel";
 
@@ -28,6 +28,15 @@ describe("the browser's map cache", () => {
     expect(cache.get({ ...keyAt("a"), params: {} })?.code).toBe("a");
   });
 
+  it("finds a key whose method parameters are left at their defaults under the spelt-out key", () => {
+    const methods = [{ name: "gradcam", label: "Grad-CAM", signed: false, uses_layer: true, params: [{ name: "smooth", default: "none", choices: ["none", "eigen"] }] }];
+    const cache = new MapCache(4, (key) => canonicalKey(key, methods));
+    cache.put({ ...keyAt("a"), params: { smooth: "none" } }, { result: { seq: 1 } as AttributionResult, code: "x" });
+    expect(cache.get({ ...keyAt("a"), params: {} })?.code).toBe("x");
+    expect(cache.get({ ...keyAt("a"), params: { smooth: "eigen" } })).toBeUndefined();
+    expect(canonicalKey({ ...keyAt("a"), method: "unknown", params: { k: 1 } }, methods).params).toEqual({ k: 1 });
+  });
+
   it("reads quantised maps as low + q * step and refuses a map outside its buffer", () => {
     const bytes = new Uint8Array([0, 255, 10, 20]);
     expect(Array.from(dequantize(bytes, 2, [1, 2], 1, 0.5))).toEqual([6, 11]);
@@ -48,6 +57,7 @@ describe("Explorer moves answered from the cache", () => {
   const canvas = () => host.querySelector<HTMLCanvasElement>(".xai-canvas")!;
   const drawnKey = () => JSON.parse(canvas().getAttribute("data-drawn-key") || "null");
   const drawnReports = () => model.setCalls.filter(([name]) => name === "drawn_from_cache").map(([, value]) => value as any);
+  const lastReport = () => drawnReports()[drawnReports().length - 1];
 
   beforeEach(async () => {
     model = new FakeModel({ ...explorerValues(), target: 3, method_params: {}, target_spec: {}, push: {} });
@@ -80,7 +90,7 @@ describe("Explorer moves answered from the cache", () => {
     expect(root().dataset.state).toBe("ready"); // no kernel answer needed
     expect(drawnKey().layer).toBe("layer2");
     expect(Number(canvas().dataset.drawCount)).toBe(draws + 1);
-    expect(drawnReports().at(-1)).toEqual({ key: keyAt("layer2"), n: drawnReports().length });
+    expect(lastReport()).toEqual({ key: keyAt("layer2"), n: drawnReports().length });
     expect(host.querySelector(".xai-code")!.textContent).toBe("code for layer2");
     expect(JSON.parse(root().dataset.latency!).cached).toBe(true);
     // The kernel's next result replaces what the browser showed on its own.
@@ -94,11 +104,11 @@ describe("Explorer moves answered from the cache", () => {
   it("goes back to a result the kernel sent without asking again", () => {
     model.set("layer", "layer1");
     expect(root().dataset.state).toBe("busy");
-    expect(drawnReports().at(-1).key).toBeNull(); // a miss: the kernel must answer
+    expect(lastReport().key).toBeNull(); // a miss: the kernel must answer
     model.kernelSet("result", { seq: 2, key: keyAt("layer1"), shape: [1, 2], data: mapBytes([1, 0]), error: null });
     model.set("layer", "layer4");
     expect(root().dataset.state).toBe("ready");
-    expect(drawnReports().at(-1).key).toEqual(keyAt("layer4"));
+    expect(lastReport().key).toEqual(keyAt("layer4"));
   });
 
   it("drops the cache when the kernel says the image changed", () => {
@@ -107,7 +117,7 @@ describe("Explorer moves answered from the cache", () => {
     expect(root().dataset.cached).toBe("0");
     model.set("layer", "layer1");
     expect(root().dataset.state).toBe("busy");
-    expect(drawnReports().at(-1).key).toBeNull();
+    expect(lastReport().key).toBeNull();
   });
 
   it("paints a wanted map that arrives ahead of the kernel's answer", () => {

@@ -312,6 +312,7 @@ class KernelTraffic:
     """Messages the page sends on the kernel websockets, decoded to (msg_type, content)."""
 
     sent: list[tuple[str, dict]] = field(default_factory=list)
+    received: list[tuple[str, dict]] = field(default_factory=list)
     sockets: list = field(default_factory=list)
 
     def attach(self, page) -> None:
@@ -319,6 +320,7 @@ class KernelTraffic:
             if "/channels" in ws.url:
                 self.sockets.append(ws)
                 ws.on("framesent", self._on_frame)
+                ws.on("framereceived", self._on_received)
 
         page.on("websocket", on_socket)
 
@@ -327,6 +329,20 @@ class KernelTraffic:
             self.sent.append(decode_kernel_frame(payload))
         except Exception as error:  # an undecodable frame is recorded, never dropped
             self.sent.append(("undecodable", {"error": repr(error)}))
+
+    def _on_received(self, payload) -> None:
+        try:
+            self.received.append(decode_kernel_frame(payload))
+        except Exception as error:
+            self.received.append(("undecodable", {"error": repr(error)}))
+
+    def state_updates(self, since: int = 0) -> list[dict]:
+        """The widget states the kernel sent since ``since`` (an index into ``received``)."""
+        return [
+            (content.get("data") or {}).get("state") or {}
+            for msg_type, content in self.received[since:]
+            if msg_type == "comm_msg" and (content.get("data") or {}).get("method") == "update"
+        ]
 
     def comm_msgs(self, since: int = 0) -> list[dict]:
         return [content for msg_type, content in self.sent[since:] if msg_type == "comm_msg"]
@@ -465,6 +481,24 @@ class NotebookPage:
         assert outcome is True, outcome
 
     # -- checks --------------------------------------------------------------------------
+
+    def run_cell(self, index: int) -> None:
+        """Start running code cell ``index`` (not awaited: see :meth:`wait_idle`)."""
+        self.page.evaluate(
+            """(i) => { const w = window.jupyterapp.shell.currentWidget;
+                        w.content.activeCellIndex = i;
+                        window.jupyterapp.commands.execute('notebook:run-cell'); }""",
+            index,
+        )
+
+    def cell_text(self, index: int) -> str:
+        """The text/plain and stream outputs of cell ``index``, joined."""
+        return self.page.evaluate(
+            """(i) => { const w = window.jupyterapp.shell.currentWidget;
+              return w.content.model.cells.get(i).outputs.toJSON().map((o) =>
+                [].concat(o.text || (o.data && o.data['text/plain']) || []).join('')).join(''); }""",
+            index,
+        )
 
     def model_outputs(self) -> list[dict]:
         """Every output of the notebook's model (the kernel's view), as nbformat JSON."""

@@ -91,6 +91,10 @@ class Explorer(OverlayWidget):
             (``pending_cost``; the Run button, or ``run_pending()``); 0 never asks.
         session: an engine session of the first image to reuse (its forward and kept graph),
             for example the one a linked ``Compare`` already made; the Explorer then owns it.
+        prefetch_budget: bytes of maps sent ahead to the browser per image (default 1 MB; 0:
+            none). After each map, in a kernel, the maps of every layer, the top classes and
+            the quick CAM methods go ahead in the background, so moving to them paints with no
+            round trip (``prefetch_status()`` tells what was sent).
     """
 
     SESSIONS = 2
@@ -133,12 +137,12 @@ class Explorer(OverlayWidget):
     flip = traitlets.Dict().tag(sync=True)
     flip_request = traitlets.Int(0).tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
-    # {"key": ..., "n": ...}: the browser drew ``key`` from the maps it was sent ahead (n counts the
-    # moves), so the kernel records the result without sending it back.
+    """The headless ``explain(...)`` (and ``audit``/``export``) calls of the map on screen."""
     drawn_from_cache = traitlets.Dict().tag(sync=True)
+    """``{key, n}`` from the browser: it drew ``key`` from the maps it was sent ahead (``n`` counts
+    the moves), so the kernel records the result without sending it back."""
     prefetch_budget = traitlets.Int(DEFAULT_BUDGET)
     """Bytes of maps sent ahead to the browser per image (0: none); see ``prefetch_status()``."""
-    """The headless ``explain(...)`` (and ``audit``/``export``) calls of the map on screen."""
 
     def __init__(
         self,
@@ -158,6 +162,7 @@ class Explorer(OverlayWidget):
         output: OutputChoice = None,
         session: Optional[Session] = None,
         confirm_above: float = 10.0,
+        prefetch_budget: int = DEFAULT_BUDGET,
     ) -> None:
         check_model(model)
         chosen = method
@@ -198,6 +203,7 @@ class Explorer(OverlayWidget):
             send=lambda content, buffers: self.send(content, buffers=buffers),
             run_when_free=self._jobs.run_when_free,
             budget=lambda: self.prefetch_budget,
+            canonical=_canonical,
         )
         if layer is not None:
             self._check_first_layer(layer)
@@ -210,6 +216,7 @@ class Explorer(OverlayWidget):
             normalization=normalization,
             confirm_above=confirm_above,
             target_spec=spec,
+            prefetch_budget=prefetch_budget,
         )
         self._load_image(layer=layer, target=target)
         if chosen is None and not self._error and self.session().gradients_dead:
@@ -800,7 +807,10 @@ class Explorer(OverlayWidget):
         """The stored fields of ``key`` if the browser says it drew ``key`` from its cache with
         the move that brought this change (each move is taken up once)."""
         drawn = self.drawn_from_cache
-        if not drawn or drawn.get("n") in (None, self._drawn_seen) or drawn.get("key") != key:
+        told = drawn.get("key") if drawn else None
+        if not isinstance(told, dict) or drawn.get("n") in (None, self._drawn_seen):
+            return None
+        if _canonical(dict(told)) != _canonical(key):
             return None
         fields = self._prefetcher.stored(key)
         if fields is not None:
@@ -820,7 +830,7 @@ class Explorer(OverlayWidget):
         methods = [
             (name, {param["name"]: param["default"] for param in offered[name]["params"]})
             for name in PREFETCH_METHODS
-            if name in offered and name != anchor["method"] and self.layers
+            if name in offered and self.layers
         ]
         return candidate_keys(anchor, layers, classes, methods)
 
@@ -887,6 +897,17 @@ class Explorer(OverlayWidget):
         self._images = []
         self._reference_input = self._reference = None  # the similarity's reference image, too
         super().close()
+
+
+def _canonical(key: dict[str, Any]) -> dict[str, Any]:
+    """``key`` with every parameter of its method spelt out (defaults filled in, others' dropped):
+    ``{}`` and ``{"smooth": "none"}`` name the same Grad-CAM. An unknown method's key is kept."""
+    try:
+        spec = get_method(key["method"])
+        params = spec.resolve_params(spec.select_params(dict(key.get("params") or {})))
+    except (ExplainError, KeyError):
+        return key
+    return {**key, "params": params}
 
 
 def _in_kernel() -> bool:

@@ -146,8 +146,9 @@ class Prefetcher:
         send: Callable[[dict[str, Any], list[bytes]], None],
         run_when_free: Callable[[Callable[[], Any], Callable[[], bool]], Any],
         budget: Callable[[], int],
+        canonical: Callable[[Key], Key] = lambda key: key,
     ) -> None:
-        self._plan, self._compute, self._send = plan, compute, send
+        self._plan, self._compute, self._send, self._canonical = plan, compute, send, canonical
         self._run_when_free, self._budget = run_when_free, budget
         self._cond = threading.Condition()
         self._epoch = 0
@@ -165,14 +166,14 @@ class Prefetcher:
     def stored(self, key: Key) -> Optional[Fields]:
         """The exact fields of ``key`` if it was shown or sent this image (else None)."""
         with self._cond:
-            return self._store.get(key_id(key))
+            return self._store.get(self._id(key))
 
     def remember(self, key: Key, fields: Fields) -> None:
         """Keep a shown result's fields (the browser caches what it was sent)."""
         if fields.get("error") or "data" not in fields:
             return
         with self._cond:
-            self._store.put(key_id(key), dict(fields))
+            self._store.put(self._id(key), dict(fields))
 
     def status(self) -> dict[str, Any]:
         """This image's prefetch so far: maps and bytes sent, milliseconds from the first map
@@ -197,7 +198,7 @@ class Prefetcher:
         """Send ahead of ``anchor`` (the key just shown): on the background thread, or, with
         ``background=False``, now on the calling thread (for scripts and tests)."""
         with self._cond:
-            self._anchor = dict(anchor)
+            self._anchor = self._canonical(dict(anchor))
             self._cond.notify_all()
         if not background:
             self._drain()
@@ -229,6 +230,10 @@ class Prefetcher:
             thread.join(timeout=10)
 
     # -- the work ----------------------------------------------------------------------------
+
+    def _id(self, key: Key) -> str:
+        """The store's index of ``key``: equal for keys that name the same map."""
+        return key_id(self._canonical(key))
 
     @staticmethod
     def _fresh_status() -> dict[str, Any]:
@@ -290,7 +295,7 @@ class Prefetcher:
     def _wanted(self, anchor: Key) -> Iterator[Key]:
         for key in self._plan(anchor):
             with self._cond:
-                if key_id(key) in self._sent:
+                if self._id(key) in self._sent:
                     continue
             yield key
 
@@ -305,7 +310,7 @@ class Prefetcher:
             if self._epoch != epoch or (not batch and (not complete or status["complete"])):
                 return  # nothing new to say
             for key, fields in batch:
-                ident = key_id(key)
+                ident = self._id(key)
                 self._store.put(ident, dict(fields))
                 self._sent.add(ident)
             status["maps"] += len(batch)
