@@ -43,9 +43,10 @@ test: install browser
 	@$(TRACKED_STATE) | cmp -s - $(VENV)/.tracked-before || \
 		(echo "make test changed tracked files (tests must write to tests/ui/artifacts/):"; git status --short; exit 1)
 
-## Rewrite the tracked screenshots (docs/explorer.png, docs/teaching_steps.png) and browser latency figures.
+## Rewrite the tracked screenshots (docs/explorer.png, docs/teaching_steps.png) and browser latency figures
+## (benchmarks/results/ui_latency.json, ui_prefetch.json).
 screenshots: install browser
-	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py tests/ui/test_cam_steps.py
+	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py tests/ui/test_cam_steps.py tests/ui/test_prefetch.py
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)

@@ -22,6 +22,7 @@ from .interactive import interaction_rows
 from .memory import measure
 from .models import BUILDERS, models, photo_batch
 from .peers import vit_reshape
+from .prefetch import prefetch_row
 from .rollout import rollout_rows
 from .throughput import audit_row, batch_row, slow_method_rows
 from .wire import bytes_row
@@ -62,6 +63,9 @@ def main() -> None:
         action="store_true",
         help="only the faithfulness metrics' rows (results/faithfulness.json)",
     )
+    parser.add_argument(
+        "--only-prefetch", action="store_true", help="only the maps sent ahead to the browser (results/prefetch.json)"
+    )
     parser.add_argument("--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet50"])
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -88,6 +92,15 @@ def main() -> None:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faithfulness.json").write_text(json.dumps(report, indent=2))
         print(markdown(report))
+        return
+    if args.only_prefetch:
+        report = {"machine": machine(), "prefetch": prefetch_rows(device), "seconds": time.time() - started}
+        ui = RESULTS / "ui_prefetch.json"
+        if ui.exists():
+            report["ui_prefetch"] = json.loads(ui.read_text())
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "prefetch.json").write_text(json.dumps(report, indent=2))
+        print(prefetch_markdown(report))
         return
     subset = args.models is not None and set(args.models) != set(BUILDERS)
     rows = []
@@ -134,6 +147,47 @@ def faithfulness_rows(names: list[str], device: str, repeats: int, started: floa
         rows += log([deletion_insertion_row(name, model, x, repeats)], started)
         rows += log([road_row(name, model, x, repeats)], started)
     return rows
+
+
+def prefetch_rows(device: str) -> list[dict]:
+    """The maps sent ahead of one demo photo on the demo model and ResNet-50."""
+    x = photo_batch(1).to(device)
+    return [prefetch_row(name, BUILDERS[name]().to(device), x) for name in ("efficientnet_lite0", "resnet50")]
+
+
+def prefetch_markdown(report: dict) -> str:
+    """The prefetch figures as the README's table: what is sent, and the browser's event-to-paint."""
+    lines = [
+        "| model | maps sent ahead | layers | bytes (uint8) | as float32 | messages | kernel time | "
+        "largest error / map range |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["prefetch"]:
+        lines.append(
+            f"| {r['model']} | {r['maps']}{'' if r['complete'] else ' (budget)'} | {r['layers']} | "
+            f"{r['bytes'] / 1000:.0f} kB | {r['float32_bytes'] / 1000:.0f} kB | {r['messages']} | "
+            f"{r['kernel_ms']:.0f} ms | {r['worst_error_of_range']:.4f} |"
+        )
+    ui = report.get("ui_prefetch")
+    if ui:
+        kinds = [("layer", "layer"), ("class", "class"), ("method", "CAM method")]
+        lines += [
+            "",
+            "| browser | move | painted from the cache | round trip (prefetch_budget=0) |",
+            "|---|---|---|---|",
+        ]
+        for flavour, entry in ui.items():
+            results = entry["results"]
+            for kind, label in kinds:
+                lines.append(
+                    f"| {flavour} | {label} | {results[kind]['median_ms']:.1f} ms | "
+                    f"{results[kind + '_round_trip']['median_ms']:.1f} ms |"
+                )
+            lines.append(
+                f"| {flavour} | layer, kernel busy running occlusion | "
+                f"{results['layer_kernel_busy']['median_ms']:.1f} ms | — |"
+            )
+    return "\n".join(lines)
 
 
 def log(rows: list[dict], started: float) -> list[dict]:

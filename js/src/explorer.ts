@@ -158,8 +158,8 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
       view.draw(frame.pixels, shown.kind === "map" ? keyToJson(shown.key) : "");
       if (adopted && shown.kind === "map" && changedAt > 0) {
         const now = performance.now();
-        const split = splitLatency(now - changedAt, Number(shownResult?.compute_ms ?? 0), now - paintStart);
-        root.setAttribute("data-latency", JSON.stringify({ ...split, cached: shownResult?.cached === true }));
+        const split = { ...splitLatency(now - changedAt, Number(shownResult?.compute_ms ?? 0), now - paintStart), cached: shownResult?.cached === true };
+        root.setAttribute("data-latency", JSON.stringify(split));
         latency.show(split);
         changedAt = 0;
       }

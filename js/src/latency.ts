@@ -10,6 +10,8 @@ export interface Latency {
   transport: number;
   /** Upsampling, colouring, blending and drawing in the browser. */
   paint: number;
+  /** Painted from the maps sent ahead: no kernel work waited on. */
+  cached?: boolean;
 }
 
 /** Split a change's total time into kernel, paint and (the rest) transport. */
@@ -18,8 +20,9 @@ export function splitLatency(total: number, kernel: number, paint: number): Late
   return { total: round(total), kernel: round(kernel), paint: round(paint), transport: round(Math.max(0, total - kernel - paint)) };
 }
 
-/** "56 ms: kernel 3 · transport 50 · paint 3". */
+/** "56 ms: kernel 3 · transport 50 · paint 3", or "4 ms from the maps sent ahead: paint 3". */
 export function describeLatency(latency: Latency): string {
+  if (latency.cached) return `${latency.total} ms from the maps sent ahead: paint ${latency.paint}`;
   return `${latency.total} ms: kernel ${latency.kernel} · transport ${latency.transport} · paint ${latency.paint}`;
 }
 

@@ -6,5 +6,6 @@ describe("latency split", () => {
     expect(splitLatency(56.04, 3.2, 2.96)).toEqual({ total: 56, kernel: 3.2, paint: 3, transport: 49.9 });
     expect(splitLatency(4, 3, 2).transport).toBe(0);
     expect(describeLatency(splitLatency(56, 3, 3))).toBe("56 ms: kernel 3 · transport 50 · paint 3");
+    expect(describeLatency({ ...splitLatency(4.2, 0, 3.1), cached: true })).toBe("4.2 ms from the maps sent ahead: paint 3.1");
   });
 });
