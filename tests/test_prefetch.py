@@ -1,8 +1,10 @@
 """Maps sent ahead to the browser: what is planned, how it is packed, the quiet record of a
 move the browser painted from its cache, the budget, and how it gives way to requests."""
 
+import gc
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -189,3 +191,21 @@ def test_background_work_waits_for_a_queued_request_and_a_request_waits_only_one
     request.join(20)
     holder.join(20)
     assert answers == ["ran", True]
+
+
+def test_a_closed_explorer_stops_its_prefetch_thread_and_is_collected():
+    model, image = tiny_cnn(), random_image(0)
+    widget = Explorer(model, image)
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append(content)  # (monkeypatch would keep the widget)
+    widget._prefetch_live = True
+    widget.layer = widget.layers[0]["name"]  # a map shown: the background thread starts
+    thread = widget._prefetcher._thread
+    assert thread is not None and thread.is_alive()
+    assert widget._prefetcher.wait_idle(60) and sent[-1]["kind"] == "prefetch"
+    widget.close()
+    assert not thread.is_alive()
+    refs = [weakref.ref(obj) for obj in (widget, model, image)]
+    del widget, model, image
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]

@@ -353,11 +353,11 @@ class Explorer(OverlayWidget):
         return self._images[self.image_index]
 
     def _load_image(self, layer: Optional[str] = None, target: Optional[int] = None, previous: Optional[int] = None):
-        self._drop_stale_sessions()
-        self._requested = None
-        epoch = self._prefetcher.reset()
+        epoch = self._prefetcher.reset()  # first: the background stops before sessions may be dropped
         if self._prefetch_live:
             self.send({"kind": "prefetch_reset", "epoch": epoch})  # what the browser was sent is stale
+        self._drop_stale_sessions()
+        self._requested = None
         generation = self._jobs.new_request()
         try:
             self._jobs.run_blocking(lambda current: self._show_image(layer, target), generation)
