@@ -46,7 +46,9 @@ test: install browser
 ## Rewrite the tracked screenshots (docs/explorer.png, docs/teaching_steps.png) and browser latency figures
 ## (benchmarks/results/ui_latency.json, ui_prefetch.json).
 screenshots: install browser
-	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py tests/ui/test_cam_steps.py tests/ui/test_prefetch.py
+	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py tests/ui/test_cam_steps.py tests/ui/test_prefetch.py \
+		tests/ui/test_camera.py tests/ui/test_concepts.py tests/ui/test_compare_models.py tests/ui/test_explorer_push.py \
+		tests/ui/test_explorer_targets.py tests/ui/test_feature_maps.py tests/ui/test_gallery.py
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)

@@ -29,6 +29,19 @@ from .xai_ui_server_ready import READY
 REPO = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+DOCS_IMAGES = REPO / "docs" / "images"
+
+
+def widget_shot(locator, name: str, flavour: str) -> pathlib.Path:
+    """Screenshot one widget to ``artifacts/<name>_<flavour>.png``; with XAI_UPDATE_ARTIFACTS=1
+    (``make screenshots``) JupyterLab's shot also becomes the documentation's ``docs/images/<name>.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}_{flavour}.png"
+    locator.screenshot(path=str(path))
+    if os.environ.get("XAI_UPDATE_ARTIFACTS") == "1" and flavour == "lab":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_IMAGES / f"{name}.png")
+    return path
 CHROMIUM = os.environ.get("XAI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

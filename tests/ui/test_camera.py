@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .conftest import ARTIFACTS, write_code_notebook
+from .conftest import ARTIFACTS, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -37,7 +37,7 @@ def test_the_fake_camera_is_explained_live(jupyter_server, open_notebook, flavou
     assert " · kernel " in root.locator(".xai-camera-status").text_content()
     assert root.locator(".xai-compare-error").is_hidden()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    root.screenshot(path=str(ARTIFACTS / f"camera_{flavour}.png"))
+    widget_shot(root, "camera", flavour)
     report = ARTIFACTS / "camera_fps.json"
     measured = json.loads(report.read_text()) if report.exists() else {}
     measured[flavour] = {"fps": fps, "model": "EfficientNet-Lite0", "frame": "224 px", "device": "cpu"}

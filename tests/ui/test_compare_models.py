@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ARTIFACTS, write_code_notebook
+from .conftest import ARTIFACTS, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -64,5 +64,5 @@ def test_two_models_side_by_side(jupyter_server, open_notebook, flavour):
     )
     assert notebook.traffic.comm_msgs(start) == []  # opacity never reaches the kernel
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    root.screenshot(path=str(ARTIFACTS / f"compare_models_{flavour}.png"))
+    widget_shot(root, "compare_models", flavour)
     notebook.assert_clean()

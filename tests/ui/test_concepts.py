@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ARTIFACTS, write_code_notebook
+from .conftest import ARTIFACTS, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -42,7 +42,7 @@ def test_concepts_draw_and_one_concept_shows_alone(jupyter_server, open_notebook
     assert all(text.startswith(f"concept {i + 1}: ") and "%" in text for i, text in enumerate(texts))
     assert any("cat" in text for text in texts)  # the photo is a cat: some concept votes for one
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    root.screenshot(path=str(ARTIFACTS / f"concepts_{flavour}.png"))
+    widget_shot(root, "concepts", flavour)
 
     before = draws()
     items.nth(1).click()

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .conftest import ARTIFACTS, write_code_notebook
+from .conftest import ARTIFACTS, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -77,7 +77,7 @@ def test_a_push_toward_a_class_moves_prediction_and_map(jupyter_server, open_not
         what="the smallest flip found",
     )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    root.screenshot(path=str(ARTIFACTS / f"push_{flavour}.png"))
+    widget_shot(root, "push", flavour)
     # "Copy code": the headless calls of this pushed map reach the clipboard (their result is
     # checked against the widget's map in tests/test_reproduce.py)
     notebook.page.context.grant_permissions(["clipboard-read", "clipboard-write"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ..models import squares
-from .conftest import ARTIFACTS, write_code_notebook
+from .conftest import ARTIFACTS, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -150,6 +150,6 @@ def test_contrast_region_and_box_targets_in_the_browser(jupyter_server, open_not
     assert detect.root.locator("button.xai-top-item.xai-selected").get_attribute("data-index") == hit
     notebook.assert_clean()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    segment.root.screenshot(path=str(ARTIFACTS / f"targets_segment_{flavour}.png"))
-    detect.root.screenshot(path=str(ARTIFACTS / f"targets_detect_{flavour}.png"))
-    demo.root.screenshot(path=str(ARTIFACTS / f"targets_contrast_{flavour}.png"))
+    widget_shot(segment.root, "targets_segment", flavour)
+    widget_shot(detect.root, "targets_detect", flavour)
+    widget_shot(demo.root, "targets_contrast", flavour)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import report_longest_task, watch_long_tasks, write_code_notebook
+from .conftest import report_longest_task, watch_long_tasks, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -74,4 +74,5 @@ def test_feature_maps_page_sort_and_show_a_channel(jupyter_server, open_notebook
 
     report_longest_task(notebook, "feature_maps_longtasks.json", channels=1280)
     notebook.screenshot(f"feature_maps_{flavour}.png")
+    widget_shot(notebook.page.locator(".xai-feature-maps").first, "feature_maps", flavour)
     notebook.assert_clean()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import report_longest_task, watch_long_tasks, write_code_notebook
+from .conftest import report_longest_task, watch_long_tasks, widget_shot, write_code_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -116,6 +116,7 @@ def test_the_gallery_streams_filters_pages_and_opens_the_explorer(jupyter_server
 
     report_longest_task(notebook, "gallery_longtasks.json", images=1797)
     notebook.screenshot(f"gallery_{flavour}.png")
+    widget_shot(notebook.page.locator(".xai-gallery").first, "gallery", flavour)
     notebook.assert_clean()
 
 
