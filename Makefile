@@ -9,14 +9,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # git's view of the tracked files: `make test` must leave it as it found it
 TRACKED_STATE := git diff HEAD --binary 2>/dev/null | sha1sum
 
-.PHONY: lab test test-python test-js test-ui lint js install browser clean bench screenshots
+.PHONY: lab test test-python test-js test-ui lint js install browser clean bench screenshots docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision together, from the registry (see shared/ENVIRONMENT.md)
 	$(PY) -m pip install --quiet torch torchvision
-	$(PY) -m pip install --quiet -e ".[demo,test,bench,report]"
+	$(PY) -m pip install --quiet -e ".[demo,test,bench,report,docs]"
 	touch $(STAMP)
 
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
@@ -40,15 +40,20 @@ test: install browser
 	$(VENV)/bin/ruff check xai_widgets tests benchmarks
 	cd js && npm test
 	$(PY) -m pytest -q
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	@$(TRACKED_STATE) | cmp -s - $(VENV)/.tracked-before || \
 		(echo "make test changed tracked files (tests must write to tests/ui/artifacts/):"; git status --short; exit 1)
 
-## Rewrite the tracked screenshots (docs/explorer.png, docs/teaching_steps.png) and browser latency figures
-## (benchmarks/results/ui_latency.json, ui_prefetch.json).
+## Rewrite the tracked screenshots (docs/explorer.png, docs/teaching_steps.png, docs/images/*.png: the
+## documentation's widget pictures) and browser latency figures (benchmarks/results/ui_latency.json, ui_prefetch.json).
 screenshots: install browser
 	XAI_UPDATE_ARTIFACTS=1 $(PY) -m pytest -q tests/ui/test_explorer_interactions.py tests/ui/test_cam_steps.py tests/ui/test_prefetch.py \
 		tests/ui/test_camera.py tests/ui/test_concepts.py tests/ui/test_compare_models.py tests/ui/test_explorer_push.py \
 		tests/ui/test_explorer_targets.py tests/ui/test_feature_maps.py tests/ui/test_gallery.py
+
+## Build the documentation site strictly (any broken link, missing screenshot or API entry fails) into .venv/site.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)

@@ -164,6 +164,20 @@ def test_a_new_image_drops_what_was_sent_and_the_background_follows_the_new_one(
     widget.close()
 
 
+def test_a_view_that_opens_gets_everything_sent_again(monkeypatch):
+    widget = Explorer(tiny_cnn(), random_image(0))
+    sent = captured(widget, monkeypatch)
+    first = widget.prefetch_now()
+    widget._prefetch_live = True
+    widget._on_view_message(widget, {"kind": "prefetch_request"}, [])
+    assert widget._prefetcher.wait_idle(60)
+    again = widget.prefetch_status()
+    assert again["maps"] == first["maps"] > 0 and again["complete"]
+    assert sum(len(content["entries"]) for content, _ in sent) == 2 * first["maps"]
+    widget._on_view_message(widget, {"kind": "something else"}, [])  # ignored
+    widget.close()
+
+
 def test_background_work_waits_for_a_queued_request_and_a_request_waits_only_one_step():
     jobs = LatestWins()
     gate, ran = threading.Event(), []

@@ -207,7 +207,8 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
     kernelModel.set("drawn_from_cache", { key: hit ? wanted : null, n: moves });
     if (!hit || onScreen) return;
     model.showLocally("code", hit.code);
-    model.showLocally("result", { ...hit.result, key: wanted }); // the same map, under the key asked for
+    // The same map under the key asked for, drawn with no kernel work waited on.
+    model.showLocally("result", { ...hit.result, key: wanted, cached: true, compute_ms: 0 });
   }
 
   /** Keep what the kernel sent (a result, or maps sent ahead) for later moves. */
@@ -259,6 +260,10 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
   subs.model(model, "change:code", code.show);
   code.show();
   showNotes();
+  keepResult(); // the result this view opened on
+  // Maps sent ahead before this view existed never reached it: ask for them.
+  const send = (kernelModel as { send?: (content: unknown) => void }).send;
+  if (typeof send === "function") send.call(kernelModel, { kind: "prefetch_request" });
   loadPhoto();
 
   return () => {

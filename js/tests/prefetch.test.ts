@@ -48,6 +48,21 @@ describe("the browser's map cache", () => {
   });
 });
 
+describe("a view that opens", () => {
+  it("asks for the maps sent ahead and keeps the result it opened on", async () => {
+    const key = keyAt("layer4");
+    const model = new FakeModel({
+      ...explorerValues(), target: 3, method_params: {}, target_spec: {}, push: {},
+      result: { seq: 1, key, shape: [1, 2], data: mapBytes([0, 1]), error: null },
+    });
+    const host = document.createElement("div");
+    const cleanup = mountExplorer(model, host, { decodePhoto: () => Promise.resolve(PHOTO) });
+    expect(model.sent).toEqual([{ kind: "prefetch_request" }]);
+    expect(host.querySelector<HTMLElement>(".xai-explorer")!.dataset.cached).toBe("1");
+    cleanup();
+  });
+});
+
 describe("Explorer moves answered from the cache", () => {
   let model: FakeModel;
   let host: HTMLElement;

@@ -36,21 +36,31 @@ def test_a_push_toward_a_class_moves_prediction_and_map(jupyter_server, open_not
     explorer = explorer_factory(notebook)
     root = explorer.root
     assert explorer.top_items.first.locator(".xai-top-label").text_content() == "espresso"
-    # timings on request: a layer change's time split into kernel, transport and paint
+    # timings on request: a change the kernel computes (saliency is never sent ahead) splits into
+    # kernel, transport and paint; one painted from the maps sent ahead says so
     root.locator("input.xai-latency-toggle").check()
-    before = explorer.draw_count()
-    explorer.layer_select.select_option("_blocks.10")
-    notebook.wait_state(
-        "([root, after]) => root.dataset.state === 'ready' && !!root.dataset.latency"
-        " && Number(root.querySelector('.xai-canvas').dataset.drawCount) > after",
-        arg=[root.element_handle(), before],
-        what="the new layer drawn with its timings",
-    )
-    timing = json.loads(root.get_attribute("data-latency"))
-    assert timing["kernel"] > 0 and timing["paint"] > 0 and timing["transport"] >= 0
+
+    def timed_move(action) -> dict:
+        before = explorer.draw_count()
+        action()
+        notebook.wait_state(
+            "([root, after]) => root.dataset.state === 'ready' && !!root.dataset.latency"
+            " && Number(root.querySelector('.xai-canvas').dataset.drawCount) > after",
+            arg=[root.element_handle(), before],
+            what="the new map drawn with its timings",
+        )
+        return json.loads(root.get_attribute("data-latency"))
+
+    timing = timed_move(lambda: explorer.method.select_option("saliency"))
+    assert timing["kernel"] > 0 and timing["paint"] > 0 and timing["transport"] >= 0 and not timing["cached"]
     assert timing["total"] >= timing["kernel"] + timing["paint"] - 0.2  # rounded to 0.1 ms each
     assert root.locator(".xai-latency").text_content().startswith(f"{timing['total']} ms: kernel ")
-    print(f"{flavour}: layer change {timing}")
+    print(f"{flavour}: method change {timing}")
+    timing = timed_move(lambda: explorer.method.select_option("gradcam"))  # the first map: in the cache
+    assert timing["cached"] and timing["kernel"] == 0, timing
+    assert root.locator(".xai-latency").text_content() == (
+        f"{timing['total']} ms from the maps sent ahead: paint {timing['paint']}"
+    )
     root.locator(".xai-push summary").click()
     aim = root.locator("select.xai-push-aim")
     assert aim.locator("option").first.text_content() == "away from espresso"

@@ -218,6 +218,7 @@ class Explorer(OverlayWidget):
             target_spec=spec,
             prefetch_budget=prefetch_budget,
         )
+        self.on_msg(self._on_view_message)
         self._load_image(layer=layer, target=target)
         if chosen is None and not self._error and self.session().gradients_dead:
             self.notes = [*self.notes, CLASS_FREE_START]
@@ -840,6 +841,14 @@ class Explorer(OverlayWidget):
         if fields.get("error"):
             return None
         return {**fields, "code": self._code(key)}
+
+    def _on_view_message(self, widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+        """A view that opens asks for the maps sent ahead (any sent before it existed were lost)."""
+        if not isinstance(content, dict) or content.get("kind") != "prefetch_request" or self._closed:
+            return
+        self._prefetcher.resend()
+        if self._prefetch_live and self.prefetch_budget > 0 and self.result and not self.result.get("error"):
+            self._prefetcher.follow(self._key())
 
     def prefetch_now(self) -> dict[str, Any]:
         """Send ahead of the map on screen now, on this thread, and return ``prefetch_status()``

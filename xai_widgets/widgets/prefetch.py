@@ -194,6 +194,13 @@ class Prefetcher:
             self._cond.notify_all()
             return self._epoch
 
+    def resend(self) -> None:
+        """A new view opened (or one asks again): send everything again, within a fresh budget
+        (the kernel's exact results are kept)."""
+        with self._cond:
+            self._sent.clear()
+            self._status = self._fresh_status()
+
     def follow(self, anchor: Key, background: bool = True) -> None:
         """Send ahead of ``anchor`` (the key just shown): on the background thread, or, with
         ``background=False``, now on the calling thread (for scripts and tests)."""
