@@ -39,6 +39,8 @@ COPY --from=bundle /src/xai_widgets/static/ xai_widgets/static/
 RUN pip install --no-cache-dir ".[demo]" \
  && python -c "import xai_widgets, importlib.metadata as m; assert m.version('xai_widgets') == '${XAI_WIDGETS_VERSION}'"
 COPY notebooks/ notebooks/
+# Freed tensors go back to the system at once (as binder/start does; tests/test_notebooks.py).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 8888
 CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root", \
      "--ServerApp.root_dir=/workshop", "--LabApp.default_url=/lab/tree/notebooks/01_quickstart.ipynb"]

@@ -4,6 +4,7 @@ and the notebook README sends Binder users to exists."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 
@@ -40,3 +41,13 @@ def test_the_notebook_binder_opens_exists():
     readme = (ROOT / "README.md").read_text()
     named = re.findall(r"On Binder, open `(notebooks/[\w.]+)`", readme)
     assert named and all((ROOT / path).exists() for path in named)
+
+
+def test_the_start_script_and_the_image_run_kernels_with_the_measured_memory_setting():
+    from tests.test_notebooks import MMAP_THRESHOLD
+
+    start = (BINDER / "start").read_text()
+    assert start.startswith("#!") and f"export MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}\n" in start
+    assert start.rstrip().endswith('exec "$@"') and os.access(BINDER / "start", os.X_OK)
+    dockerfile = (BINDER.parent / "Dockerfile").read_text()
+    assert f"ENV MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}\n" in dockerfile

@@ -69,5 +69,6 @@ def test_every_step_draws_and_a_class_change_is_marked(jupyter_server, open_note
     root.locator("button.xai-steps-next").click()
     root.locator("button.xai-steps-next").click()
     notebook.wait_state(AT_STEP, arg=[root.element_handle(), "weights"], what="LayerCAM's weights step")
-    assert canvas.is_visible() and root.locator(".xai-steps-heading").text_content() == "3. Weights, pixel by pixel"
+    canvas.wait_for(state="visible")  # LayerCAM's weights are drawn once its map is back
+    assert root.locator(".xai-steps-heading").text_content() == "3. Weights, pixel by pixel"
     notebook.assert_clean()

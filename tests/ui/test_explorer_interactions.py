@@ -489,7 +489,8 @@ def measure(ex: ExplorerHandle, action, expected_key: dict | None, start: str | 
     for draw in probe["draws"]:
         drawn = json.loads(draw["key"]) if draw["key"] else None
         if draw["count"] > after and (want is None or (drawn and all(drawn[k] == v for k, v in want.items()))):
-            cached = json.loads(ex.root.get_attribute("data-latency") or "{}").get("cached") is True
+            latency = json.loads(ex.root.get_attribute("data-latency") or "{}")  # a map change's own
+            cached = expected_key is not None and latency.get("cached") is True
             return {"draw_ms": draw["t"] - begin, "frame_ms": draw["frame"] - begin, "cached": cached}
     raise AssertionError(f"no matching draw in {probe['draws']}")
 

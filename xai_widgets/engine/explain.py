@@ -59,7 +59,10 @@ def map_for(
     top-1 class — or the Target given) and the session's notes; one forward that records
     only the layer asked for, freed after."""
     spec = get_method(method)
-    layer_names = [layer] if (layer is not None and spec.uses_layer) else None
+    if not spec.uses_layer and not spec.needs_attention:
+        layer_names: Optional[list[str]] = []  # a map of the input: no layer's activation is kept
+    else:
+        layer_names = [layer] if (layer is not None and spec.uses_layer) else None
     scored, index = resolve(target, output)
     session = Session(model, image, transform=transform, layer_names=layer_names, output=scored)
     try:
