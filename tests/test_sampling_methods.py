@@ -99,3 +99,48 @@ def test_rise_finds_the_cup(demo_assets):
     # espresso keeps ~0.96 probability wherever part of the cup shows, so 256 masks give a
     # flat, noisy map (the paper uses thousands): measured 1.12× denser on the cup
     assert heat[inside].mean() > 1.05 * heat[~inside].mean()
+
+
+def two_colour_image(size: int = 32) -> torch.Tensor:
+    """A red left half and a blue right half with a little noise: SLIC must not cross the edge."""
+    image = torch.zeros(3, size, size)
+    image[0, :, : size // 2] = 0.9
+    image[2, :, size // 2 :] = 0.9
+    return (image + 0.02 * torch.rand(3, size, size, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+
+
+def test_slic_regions_follow_the_image_and_kernel_shap_is_exact_on_them(setup):
+    from xai_widgets.engine.methods.sampling import slic_segments
+
+    model = setup[0]
+    x = two_colour_image()[None]
+    session = Session(model, x)
+    ids = slic_segments(session.display, (32, 32), 4)
+    features = int(ids.max()) + 1
+    assert 2 <= features <= 8 and sorted(torch.unique(ids).tolist()) == list(range(features))
+    for region in range(features):  # no superpixel straddles the red/blue edge
+        columns = torch.nonzero(ids == region)[:, 1]
+        assert bool((columns < 16).all()) or bool((columns >= 16).all())
+    target = int(session.logits.argmax())
+    ours = session.attribution("kernel_shap", target=target, segments=2, samples=2**features, regions="slic")
+    phi = exact_shapley(model, x, ids, features, target)
+    for region in range(features):
+        values = ours[ids == region]
+        assert torch.allclose(values, values[0].expand_as(values))  # one value a superpixel
+        assert abs(float(values[0]) - phi[region]) <= 1e-6 * max(1.0, np.abs(phi).max())
+
+
+def test_unknown_regions_and_a_missing_scikit_image_are_named(setup, monkeypatch):
+    import sys
+
+    import pytest
+
+    from xai_widgets.engine import MethodError
+
+    session = Session(setup[0], two_colour_image()[None])
+    with pytest.raises(MethodError, match="'regions' of KernelSHAP / LIME .* one of grid, slic; got 'hexagons'"):
+        session.attribution("kernel_shap", target=0, regions="hexagons")
+    monkeypatch.setitem(sys.modules, "skimage.segmentation", None)  # as if scikit-image were not installed
+    with pytest.raises(MethodError, match="SLIC regions need scikit-image: pip install scikit-image"):
+        session.attribution("kernel_shap", target=0, regions="slic", samples=16)
+    assert session.attribution("kernel_shap", target=0, segments=2, samples=16).shape == (32, 32)  # the grid works

@@ -21,6 +21,7 @@ class SessionView(Protocol):
     model: nn.Module
     output: OutputChoice
     input: torch.Tensor
+    display: Any  # the image as the model sees it, H×W×3 uint8 (numpy)
     logits: torch.Tensor
     notes: list[str]
     layers: list[Any]  # LayerInfo of every recorded layer, in forward order

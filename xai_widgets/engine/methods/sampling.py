@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import MethodError
 from ..model_calls import class_scores
 from .base import Method, Param, SessionView, register
 
@@ -46,6 +48,25 @@ def grid_segments(size: tuple[int, int], rows: int, columns: int) -> torch.Tenso
     row = torch.arange(height) * rows // height
     column = torch.arange(width) * columns // width
     return row[:, None] * columns + column[None, :]
+
+
+def slic_segments(picture: np.ndarray, size: tuple[int, int], count: int) -> torch.Tensor:
+    """An H×W map of segment ids 0…K−1: about ``count`` SLIC superpixels of ``picture`` (the
+    image as the model sees it, H×W×3), as the LIME paper's image explanations use regions that
+    follow the image's edges rather than a grid (Achanta et al., "SLIC Superpixels", TPAMI 2012).
+    Needs scikit-image."""
+    try:
+        from skimage.segmentation import slic
+    except ImportError:
+        raise MethodError(
+            "SLIC regions need scikit-image: pip install scikit-image (or xai_widgets[superpixels]); "
+            "regions='grid' needs nothing."
+        ) from None
+    labels = slic(np.asarray(picture), n_segments=int(count), compactness=10.0, start_label=0, channel_axis=-1)
+    ids = torch.from_numpy(np.ascontiguousarray(labels)).long()
+    if tuple(ids.shape) != tuple(size):  # a display of another size than the input: follow the input
+        ids = F.interpolate(ids[None, None].float(), size=size, mode="nearest")[0, 0].long()
+    return torch.unique(ids, return_inverse=True)[1]  # consecutive ids, none left empty
 
 
 def coalitions(features: int, samples: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,8 +112,10 @@ def kernel_shap(
     baseline: float = 0.0,
     kernel: str = "shap",
     seed: int = 0,
+    regions: str = "grid",
 ) -> torch.Tensor:
-    """KernelSHAP (or LIME) over a ``segments``×``segments`` grid of image regions (signed).
+    """KernelSHAP (or LIME) over image regions (signed): a ``segments``×``segments`` grid, or
+    (``regions="slic"``) about ``segments``² SLIC superpixels of the image as the model sees it.
 
     Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions", NeurIPS 2017;
     Ribeiro et al., "Why Should I Trust You?", KDD 2016 (``kernel="lime"``: an exponential
@@ -102,7 +125,13 @@ def kernel_shap(
     in batches on the model's device.
     """
     x = session.input.detach()
-    ids = grid_segments(tuple(x.shape[-2:]), int(segments), int(segments)).to(x.device)
+    size = tuple(x.shape[-2:])
+    if regions == "slic":
+        ids = slic_segments(session.display, size, int(segments) ** 2).to(x.device)
+    elif regions == "grid":
+        ids = grid_segments(size, int(segments), int(segments)).to(x.device)
+    else:
+        raise MethodError(f"Unknown regions {regions!r}; use 'grid' or 'slic'.")
     features = int(ids.max()) + 1
     generator = torch.Generator().manual_seed(int(seed))
     rows, weights = coalitions(features, int(samples), generator)
@@ -148,6 +177,7 @@ for _method in (
             Param("segments", "regions per side", 8, 2, 16, 1),
             Param("samples", "samples", 256, 16, 4096, 16),
             Param("kernel", "kernel", "shap", choices=("shap", "lime")),
+            Param("regions", "regions", "grid", choices=("grid", "slic")),
             Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
             Param("seed", "random seed", 0, 0, 99, 1),
         ),
