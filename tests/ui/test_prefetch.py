@@ -80,6 +80,11 @@ def wait_output(notebook, index: int, text: str) -> None:
     )
 
 
+def is_subsequence(items: list, sequence: list) -> bool:
+    remaining = iter(sequence)
+    return all(any(item == candidate for candidate in remaining) for item in items)
+
+
 def cached(ex) -> bool:
     return json.loads(ex.root.get_attribute("data-latency") or "{}").get("cached") is True
 
@@ -141,11 +146,14 @@ def test_moves_paint_from_the_maps_sent_ahead(jupyter_server, open_notebook, exp
     ex.wait_drawn(key(method="saliency"))
     sent = [m["data"]["state"] for m in notebook.traffic.comm_msgs(first_sent)]
     sent = sent[: next(i for i, state in enumerate(sent) if state.get("method") == "saliency")]
-    told = [(state["drawn_from_cache"]["key"] or {}) for state in sent]
-    # one state message per move, nothing else, and each says which map the browser drew
-    assert [(t.get("layer"), t.get("target"), t.get("method")) for t in told] == [
-        (k["layer"], k["target"], k["method"]) for k in moved_to
-    ], sent
+    told = [state["drawn_from_cache"]["key"] for state in sent]
+    # At most one state message per move, each naming the map the browser drew (never a miss).
+    # ipywidgets holds a message back while the kernel has not acknowledged the previous one and
+    # merges the next move into it, so on a busy machine two moves may travel as one.
+    wanted = [(k["layer"], k["target"], k["method"]) for k in moved_to]
+    named = [(t["layer"], t["target"], t["method"]) for t in told if t is not None]
+    assert len(named) == len(told) and 1 <= len(told) <= len(moved_to), sent
+    assert is_subsequence(named, wanted), (named, wanted)
     came_back = [u["result"]["key"]["method"] for u in notebook.traffic.state_updates(received) if "result" in u]
     assert came_back == ["saliency"], came_back
     assert notebook.traffic.state_updates(mark)  # the saliency result itself did come
@@ -218,7 +226,7 @@ def test_moves_paint_from_the_maps_sent_ahead(jupyter_server, open_notebook, exp
         "prefetch": status,
         "drag": f"60 frames over {len(layers)} layers: {len(set(passed) & painted)} of {len(passed)} passed painted",
         "drag_round_trip": f"prefetch_budget=0: {len(plain_painted)} of {len(plain_passed)} passed painted",
-        "state_messages_per_move": 1,
+        "state_messages": f"{len(told)} for {len(moved_to)} cached moves (ipywidgets may merge two into one)",
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
         "results": results,
     }
