@@ -3,7 +3,6 @@ move the browser painted from its cache, the budget, and how it gives way to req
 
 import gc
 import threading
-import time
 import weakref
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from tests.models import random_image, tiny_cnn
 from xai_widgets import Explorer, explain
-from xai_widgets.widgets.jobs import LatestWins
+from xai_widgets.widgets.jobs import BACKGROUND_STEP_WAIT, LatestWins
 from xai_widgets.widgets.prefetch import PREFETCH_METHODS, candidate_keys, dequantize, key_id, quantize
 
 
@@ -178,18 +177,47 @@ def test_a_view_that_opens_gets_everything_sent_again(monkeypatch):
     widget.close()
 
 
+class WatchedLock:
+    """The engine lock, telling the test when a request starts waiting for background work's step."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.request_waits = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if timeout == BACKGROUND_STEP_WAIT:
+            self.request_waits.set()
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def test_background_work_waits_for_a_queued_request_and_a_request_waits_only_one_step():
     jobs = LatestWins()
-    gate, ran = threading.Event(), []
+    gate, ran, looks, looked = threading.Event(), [], [], threading.Event()
+
+    def still_wanted() -> bool:
+        looks.append(1)
+        if len(looks) >= 3:
+            looked.set()
+        return True
+
     jobs.submit(lambda still_wanted: gate.wait(20), jobs.new_request(), lambda done, total: None)
-    background = threading.Thread(target=lambda: ran.append(jobs.run_when_free(lambda: "map", lambda: True)))
+    background = threading.Thread(target=lambda: ran.append(jobs.run_when_free(lambda: "map", still_wanted)))
     background.start()
-    background.join(0.2)
+    assert looked.wait(20)  # it looked at the engine twice and more while the request was queued
     assert ran == []  # the queued request holds the engine: background work waits
     gate.set()
     background.join(20)
     assert ran == ["map"]
 
+    jobs._lock = lock = WatchedLock()
     step, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=lambda: jobs.run_when_free(lambda: (step.set(), release.wait(20)), lambda: True))
     holder.start()
@@ -197,9 +225,7 @@ def test_background_work_waits_for_a_queued_request_and_a_request_waits_only_one
     answers = []
     request = threading.Thread(target=lambda: answers.append(jobs.run_inline(lambda w: answers.append("ran"), 1)))
     request.start()
-    deadline = time.monotonic() + 20
-    while jobs._waiting == 0 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    assert lock.request_waits.wait(20)
     assert jobs._waiting == 1  # the request waits for the step instead of queueing behind it
     release.set()
     request.join(20)

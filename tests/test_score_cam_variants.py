@@ -35,20 +35,24 @@ def unit(cam: torch.Tensor) -> torch.Tensor:
     return cam / cam.max().clamp(min=1e-12)
 
 
+def opened(case: str):
+    """The case's model, image, layer, our session of the image and its top class."""
+    build, image, layer = CASES[case]
+    model, x = build(), image()
+    session = Session(model, x)
+    return model, x, layer, session, session.top_k(1)[0][0]
+
+
 def torchcam_map(extractor_class, model, x, layer, target, **kwargs) -> torch.Tensor:
     with extractor_class(model, layer, input_shape=tuple(x.shape[1:]), **kwargs) as extractor:
         with torch.no_grad():
             model(x)
-        cam = extractor(class_idx=target)[0][0]
-    return torch.nn.functional.interpolate(cam[None, None], size=None, scale_factor=1)[0, 0]
+        return extractor(class_idx=target)[0][0]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_is_cam_matches_torchcam(case):
-    build, image, layer = CASES[case]
-    model, x = build(), image()
-    session = Session(model, x)
-    target = session.top_k(1)[0][0]
+    model, x, layer, session, target = opened(case)
     ours = session.attribution("iscam", layer=layer, target=target, steps=4)
     theirs = torchcam_map(ISCAM, model, x, layer, target, num_samples=4)
     assert ours.shape == theirs.shape
@@ -57,10 +61,7 @@ def test_is_cam_matches_torchcam(case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_ss_cam_estimates_what_torchcam_estimates(case):
-    build, image, layer = CASES[case]
-    model, x = build(), image()
-    session = Session(model, x)
-    target = session.top_k(1)[0][0]
+    model, x, layer, session, target = opened(case)
     ours = session.attribution("sscam", layer=layer, target=target, samples=60, noise=0.5, seed=1)
     torch.manual_seed(0)
     theirs = torchcam_map(SSCAM, model, x, layer, target, num_samples=60, std=0.5)
