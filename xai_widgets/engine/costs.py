@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .methods.cam_options import AUG_SMOOTH_IMAGES, fused_layers
 from .methods.perturbation import window_starts
 
 BACKWARD = 2
@@ -14,8 +15,19 @@ def model_passes(session: Any, method: str, layer: Optional[str], params: dict[s
     """How many images ``method`` sends through the model (a batch of n counts n), in forward units.
 
     ``params`` are the method's resolved parameters (every one given). 0 for methods that only
-    re-weigh what the session kept.
+    re-weigh what the session kept. A CAM's fused stages each cost their own passes; aug-smooth
+    explains six images, each with its forward and backward.
     """
+    if layer is not None and "fuse" in params:
+        layers = fused_layers(session, layer, int(params["fuse"]))
+        own = sum(_passes(session, method, name, params) for name in layers)
+        if params.get("aug_smooth") == "on":
+            return AUG_SMOOTH_IMAGES * (own + 1 + BACKWARD)
+        return own
+    return _passes(session, method, layer, params)
+
+
+def _passes(session: Any, method: str, layer: Optional[str], params: dict[str, Any]) -> int:
     height, width = (int(n) for n in session.input.shape[-2:])
     if method == "occlusion":
         window_h, window_w = min(int(params["window"]), height), min(int(params["window"]), width)
@@ -27,6 +39,8 @@ def model_passes(session: Any, method: str, layer: Optional[str], params: dict[s
         return int(session.activation(layer).shape[1]) * int(params["steps"])
     if method == "sscam":
         return int(session.activation(layer).shape[1]) * int(params["samples"])
+    if method == "smoothgradcam++":
+        return int(params["samples"]) * (1 + BACKWARD)
     if method in ("smoothgrad", "gradientshap"):
         return int(params["samples"]) * (1 + BACKWARD)
     if method == "deepliftshap":

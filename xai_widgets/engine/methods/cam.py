@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import Method, Param, SessionView, register
+from .base import Param, SessionView, register
+from .cam_options import cam_method
 
 EPS = 1e-7
 
@@ -28,7 +29,7 @@ def combined(contributions: torch.Tensor, smooth: str = "none") -> torch.Tensor:
     return torch.relu(contributions.sum(dim=0))
 
 
-def _weighted(weights: torch.Tensor, activation: torch.Tensor, smooth: str = "none") -> torch.Tensor:
+def channel_weighted(weights: torch.Tensor, activation: torch.Tensor, smooth: str = "none") -> torch.Tensor:
     if smooth == "none":  # the common case without the C×H×W product
         return torch.relu(torch.einsum("c,chw->hw", weights, activation))
     return combined(weights[:, None, None] * activation, smooth)
@@ -46,7 +47,7 @@ def grad_cam(session: SessionView, layer: str, target: int, smooth: str = "none"
     Localization", ICCV 2017.
     """
     activation = session.activation(layer)[0].float()  # float32 maths for half models
-    return _weighted(grad_cam_weights(session.gradient(layer, target)[0].float()), activation, smooth)
+    return channel_weighted(grad_cam_weights(session.gradient(layer, target)[0].float()), activation, smooth)
 
 
 def grad_cam_plus_plus(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
@@ -61,7 +62,7 @@ def grad_cam_plus_plus(session: SessionView, layer: str, target: int, smooth: st
     denominator = 2 * grad_2 + activation.sum(dim=(1, 2), keepdim=True) * grad_3
     alpha = torch.where(grad != 0, grad_2 / (denominator + EPS), torch.zeros_like(grad))
     weights = (alpha * torch.relu(grad)).sum(dim=(1, 2))
-    return _weighted(weights, activation, smooth)
+    return channel_weighted(weights, activation, smooth)
 
 
 def xgrad_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
@@ -73,7 +74,7 @@ def xgrad_cam(session: SessionView, layer: str, target: int, smooth: str = "none
     activation = session.activation(layer)[0].float()  # float32 maths for half models
     grad = session.gradient(layer, target)[0].float()
     share = activation / (activation.sum(dim=(1, 2), keepdim=True) + EPS)
-    return _weighted((grad * share).sum(dim=(1, 2)), activation, smooth)
+    return channel_weighted((grad * share).sum(dim=(1, 2)), activation, smooth)
 
 
 def layer_cam(session: SessionView, layer: str, target: int, smooth: str = "none") -> torch.Tensor:
@@ -129,17 +130,16 @@ SMOOTH = (Param("smooth", "smoothing", "none", choices=SMOOTHING),)
 """The eigen-smooth option of the CAMs that sum channel contributions."""
 
 for _method in (  # fmt: skip
-    Method("gradcam", "Grad-CAM", grad_cam, uses_layer=True, reference="Selvaraju et al., ICCV 2017", params=SMOOTH),
-    Method("gradcam++", "Grad-CAM++", grad_cam_plus_plus, uses_layer=True, reference="Chattopadhyay et al., WACV 2018",
+    cam_method("gradcam", "Grad-CAM", grad_cam, reference="Selvaraju et al., ICCV 2017", params=SMOOTH),
+    cam_method("gradcam++", "Grad-CAM++", grad_cam_plus_plus, reference="Chattopadhyay et al., WACV 2018",
            params=SMOOTH),
-    Method("xgradcam", "XGrad-CAM", xgrad_cam, uses_layer=True, reference="Fu et al., BMVC 2020", params=SMOOTH),
-    Method("layercam", "LayerCAM", layer_cam, uses_layer=True, reference="Jiang et al., IEEE TIP 2021", params=SMOOTH),
-    Method("hirescam", "HiResCAM", hires_cam, uses_layer=True, reference="Draelos & Carin, 2020", params=SMOOTH),
-    Method(
+    cam_method("xgradcam", "XGrad-CAM", xgrad_cam, reference="Fu et al., BMVC 2020", params=SMOOTH),
+    cam_method("layercam", "LayerCAM", layer_cam, reference="Jiang et al., IEEE TIP 2021", params=SMOOTH),
+    cam_method("hirescam", "HiResCAM", hires_cam, reference="Draelos & Carin, 2020", params=SMOOTH),
+    cam_method(
         "eigencam",
         "Eigen-CAM (class-free)",
         eigen_cam,
-        uses_layer=True,
         uses_target=False,
         reference="Muhammad & Yeasin, IJCNN 2020",
     ),

@@ -8,8 +8,10 @@ import torch
 
 from ..classifier_head import classifier_head
 from ..errors import MethodError
-from .base import Method, Param, SessionView, register
-from .cam import SMOOTH, combined, oriented, principal_projection
+from ..progress import report
+from .base import Param, SessionView, register
+from .cam import EPS, SMOOTH, channel_weighted, combined, oriented, principal_projection
+from .cam_options import cam_method, session_of
 
 KPCA_MAX_PIXELS = 2500
 """The largest layer (pixels) KPCA-CAM factorises: its kernel is pixels² float64 values."""
@@ -108,6 +110,38 @@ def layer_gradient_x_activation(session: SessionView, layer: str, target: int) -
     return (session.gradient(layer, target)[0].float() * activation).sum(dim=0)
 
 
+def smooth_grad_cam_plus_plus(
+    session: SessionView, layer: str, target: int, samples: int = 4, noise: float = 0.3, seed: int = 0,
+    smooth: str = "none",
+) -> torch.Tensor:
+    """Smooth Grad-CAM++: Grad-CAM++ with the gradient's powers averaged over ``samples`` copies
+    of the image with Gaussian noise (standard deviation ``noise``, in model-input units).
+
+    Omeiza et al., "Smooth Grad-CAM++: An Enhanced Inference Level Visualization Technique for
+    Deep Convolutional Neural Network Models", 2019, with the averaged second derivative in
+    the coefficient's numerator (as torchcam). The map weighs the image's own activations;
+    ``noise=0`` gives Grad-CAM++. One forward and one backward per sample; same seed, same map.
+    """
+    activation = session.activation(layer)[0].float()
+    x = session.input.detach()
+    generator = torch.Generator().manual_seed(int(seed))
+    grad_1 = torch.zeros_like(activation)
+    grad_2, grad_3 = torch.zeros_like(activation), torch.zeros_like(activation)
+    for index in range(int(samples)):
+        noisy = x + float(noise) * torch.randn(x.shape, generator=generator).to(x)
+        view = session_of(session, noisy, [layer])
+        try:
+            grad = view.gradient(layer, target)[0].float()
+        finally:
+            view.close()
+        grad_1, grad_2, grad_3 = grad_1 + grad, grad_2 + grad.pow(2), grad_3 + grad.pow(3)
+        report(index + 1, int(samples))
+    grad_1, grad_2, grad_3 = (total / int(samples) for total in (grad_1, grad_2, grad_3))
+    denominator = 2 * grad_2 + activation.sum(dim=(1, 2), keepdim=True) * grad_3
+    alpha = torch.where(grad_2 != 0, grad_2 / (denominator + EPS), torch.zeros_like(grad_2))
+    return channel_weighted((alpha * torch.relu(grad_1)).sum(dim=(1, 2)), activation, smooth)
+
+
 def random_cam(session: SessionView, layer: str, target: int, seed: int = 0) -> torch.Tensor:
     """RandomCAM: channels weighted by uniform random weights in [−1, 1] (seeded) — a baseline a
     real method should beat on the faithfulness checks."""
@@ -118,21 +152,26 @@ def random_cam(session: SessionView, layer: str, target: int, seed: int = 0) -> 
 
 
 for _method in (
-    Method("cam", "CAM (classifier weights)", class_activation_map, uses_layer=True, signed=True,
+    cam_method("cam", "CAM (classifier weights)", class_activation_map, signed=True,
            reference="Zhou et al., CVPR 2016"),
-    Method("gradcam_elementwise", "Element-wise Grad-CAM", grad_cam_element_wise, uses_layer=True,
+    cam_method("gradcam_elementwise", "Element-wise Grad-CAM", grad_cam_element_wise,
            reference="pytorch-grad-cam (Gildenblat & contributors, 2021)", params=SMOOTH),
-    Method("eigengradcam", "EigenGrad-CAM", eigen_grad_cam, uses_layer=True,
+    cam_method("eigengradcam", "EigenGrad-CAM", eigen_grad_cam,
            reference="after Muhammad & Yeasin, IJCNN 2020"),
-    Method("fem", "FEM (class-free)", feature_explanation, uses_layer=True, uses_target=False,
+    cam_method("fem", "FEM (class-free)", feature_explanation, uses_target=False,
            reference="Fuad et al., IPTA 2020",
            params=(Param("k", "k (standard deviations)", 2.0, 0.0, 4.0, 0.1, at_least=0.0),)),
-    Method("kpcacam", "KPCA-CAM (class-free)", kernel_pca_cam, uses_layer=True, uses_target=False,
+    cam_method("kpcacam", "KPCA-CAM (class-free)", kernel_pca_cam, uses_target=False,
            reference="Karmani et al., MMSP 2024",
            params=(Param("gamma", "kernel γ (0: 1/channels)", 0.0, 0.0, 1.0, 0.001, at_least=0.0),)),
-    Method("layer_gradxact", "Layer gradient × activation", layer_gradient_x_activation, uses_layer=True,
+    cam_method("layer_gradxact", "Layer gradient × activation", layer_gradient_x_activation,
            signed=True, reference="Captum's LayerGradientXActivation (Kokhlikyan et al., 2020)"),
-    Method("randomcam", "RandomCAM (baseline)", random_cam, uses_layer=True, uses_target=False,
+    cam_method("smoothgradcam++", "Smooth Grad-CAM++", smooth_grad_cam_plus_plus, slow=True,
+           reference="Omeiza et al., 2019 (arXiv:1908.01224)",
+           params=(Param("samples", "noisy samples", 4, 1, 50, 1, at_least=1),
+                   Param("noise", "noise σ (input units)", 0.3, 0.0, 1.0, 0.05, at_least=0.0),
+                   Param("seed", "random seed", 0, 0, 99, 1)) + SMOOTH),
+    cam_method("randomcam", "RandomCAM (baseline)", random_cam, uses_target=False,
            reference="a random baseline, as in pytorch-grad-cam",
            params=(Param("seed", "seed", 0, 0, 99, 1),)),
 ):  # fmt: skip

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from ..model_calls import FULL, class_scores, layer_swap_scores
 from .base import Method, Param, SessionView, register
+from .cam_options import cam_method
 
 SLOW_ABLATION = (
     "Ablation-CAM ran every layer for each ablated channel (the slow path): this model's layers below the "
@@ -159,21 +160,19 @@ for _method in (
             Param("baseline", "baseline value", 0.0, -3.0, 3.0, 0.1),
         ),
     ),
-    Method("scorecam", "Score-CAM", score_cam, uses_layer=True, slow=True, reference="Wang et al., CVPRW 2020"),
-    Method(
+    cam_method("scorecam", "Score-CAM", score_cam, slow=True, reference="Wang et al., CVPRW 2020"),
+    cam_method(
         "iscam",
         "IS-CAM",
         is_cam,
-        uses_layer=True,
         slow=True,
         reference="Naidu et al., 2020 (arXiv:2010.03023)",
         params=(Param("steps", "integration steps", 10, 1, 50, 1, at_least=1),),
     ),
-    Method(
+    cam_method(
         "sscam",
         "SS-CAM",
         ss_cam,
-        uses_layer=True,
         slow=True,
         reference="Wang et al., 2020 (arXiv:2006.14255)",
         params=(
@@ -182,11 +181,10 @@ for _method in (
             Param("seed", "random seed", 0, 0, 99, 1),
         ),
     ),
-    Method(
+    cam_method(
         "ablationcam",
         "Ablation-CAM",
         ablation_cam,
-        uses_layer=True,
         slow=True,
         reference="Desai & Ramaswamy, WACV 2020",
     ),
