@@ -33,10 +33,12 @@ def _passes(session: Any, method: str, layer: Optional[str], params: dict[str, A
         window_h, window_w = min(int(params["window"]), height), min(int(params["window"]), width)
         stride = int(params["stride"])
         return len(window_starts(height, window_h, stride)) * len(window_starts(width, window_w, stride))
-    if method in ("scorecam", "ablationcam"):
-        return int(session.activation(layer).shape[1])  # one masked image / ablated map per channel
+    if method == "ablationcam":
+        return int(session.activation(layer).shape[1])  # one ablated map per channel
+    if method == "scorecam":
+        return _masked_images(session, layer)
     if method == "iscam":
-        return int(session.activation(layer).shape[1]) * int(params["steps"])
+        return _masked_images(session, layer) * int(params["steps"])
     if method == "sscam":
         return int(session.activation(layer).shape[1]) * int(params["samples"])
     if method == "smoothgradcam++":
@@ -52,6 +54,14 @@ def _passes(session: Any, method: str, layer: Optional[str], params: dict[str, A
     if method == "kernel_shap":
         return int(params["samples"])
     return 0
+
+
+def _masked_images(session: Any, layer: str) -> int:
+    """The images Score-CAM sends: one per channel that varies over the image, and one black
+    image for all the silent (constant) channels, whose masks are zero."""
+    flat = session.activation(layer)[0].flatten(1)
+    constant = flat.amax(dim=1) == flat.amin(dim=1)
+    return int((~constant).sum()) + int(bool(constant.any()))
 
 
 def estimated_seconds(session: Any, passes: int) -> float:

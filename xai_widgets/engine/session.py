@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import torch
@@ -52,8 +52,9 @@ class Session:
     training mode, compiled or scripted model, dtype) is described in ``notes``.
     """
 
-    GRADIENT_CLASSES = 3
-    """How many classes' gradients a session keeps."""
+    GRADIENT_CLASSES = 4
+    """How many classes' gradients a session keeps (Finer-CAM's default compares a class with
+    its three nearest)."""
 
     def __init__(
         self,
@@ -387,6 +388,35 @@ class Session:
             )
         return grad
 
+    def hessian_vector_product(
+        self, layer: str, score: Callable[[torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The gradient of ``score(class scores)`` w.r.t. the output A of ``layer`` and its
+        Hessian-vector product with A itself, (∇, H·A), both 1×C×h×w (detached, not cached).
+
+        ``score`` maps the 1-D class scores of the image to a scalar (e.g. one logit, or a
+        function of the softmax). Two backwards over the kept graph, the first with
+        ``create_graph``; the model and its parameters' ``.grad`` are untouched. H·A is zero
+        where the score is linear in A (its graph has no curvature there).
+        """
+        layer = self.check_layer(layer)
+        point = self._activations[layer]
+        with torch.inference_mode(False), torch.enable_grad():
+            value = score(self.logits[0])
+            (grad,) = torch.autograd.grad(value, point, retain_graph=True, create_graph=True, allow_unused=True)
+            if grad is None:
+                raise LayerError(
+                    f"Layer {layer!r} does not influence the class score; choose a layer closer to the output."
+                )
+            hvp = None
+            if grad.requires_grad:  # else the score is linear in the layer's output: H·A = 0
+                (hvp,) = torch.autograd.grad(
+                    grad, point, grad_outputs=point.detach(), retain_graph=True, allow_unused=True
+                )
+        layout = self._layouts[layer]
+        grad = grad.detach()
+        return layout.to_grid(grad), layout.to_grid(torch.zeros_like(grad) if hvp is None else hvp.detach())
+
     def _backward(self, target: int, names: Sequence[str]) -> dict[str, torch.Tensor]:
         if not names:
             return {}
@@ -551,6 +581,27 @@ class Session:
             }
             self._attention_gradients.put(target, known)
         return known[layer]
+
+    def attention_gradient_of(
+        self, layer: Any, source: str, score: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """d ``score(output of source)`` / d attention probabilities of block ``layer`` (heads×queries×keys).
+
+        ``source`` is a recorded layer; ``score`` maps its output as the forward produced it (its
+        own layout, prefix tokens kept, graph attached) to a scalar, e.g. a class score read from a
+        block's own tokens (LeGrad). Not cached; no parameter's ``.grad`` changes. Zeros when the
+        score does not depend on that attention.
+        """
+        name = self.check_attention_layer(layer)
+        source = self.check_layer(source)
+        record = self._attention[name]
+        with torch.inference_mode(False), torch.enable_grad():
+            (grad,) = torch.autograd.grad(
+                score(self._activations[source]), record.point, retain_graph=True, allow_unused=True
+            )
+        if grad is None:
+            return torch.zeros(record.shape[1:], device=record.point.device, dtype=record.point.dtype)
+        return record.as_probabilities(grad)
 
     def token_layout(self, tokens: int) -> Layout:
         """Where a sequence of ``tokens`` tokens puts its prefix and its patch grid."""
