@@ -20,6 +20,7 @@ import torch
 from .faithfulness import deletion_insertion_row, resnet18, road_row
 from .interactive import interaction_rows
 from .memory import measure
+from .methods import integrated_gradients_row, score_cam_rows
 from .models import BUILDERS, models, photo_batch
 from .peers import vit_reshape
 from .prefetch import prefetch_row
@@ -66,6 +67,12 @@ def main() -> None:
     parser.add_argument(
         "--only-prefetch", action="store_true", help="only the maps sent ahead to the browser (results/prefetch.json)"
     )
+    parser.add_argument(
+        "--only-methods",
+        action="store_true",
+        help="only the method catalogue's rows: IG at equal completeness, Score-CAM's silent channels, rollout "
+        "(results/methods.json)",
+    )
     parser.add_argument("--faithfulness-models", nargs="+", choices=["resnet18", "resnet50"], default=["resnet50"])
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -102,6 +109,13 @@ def main() -> None:
         (RESULTS / "prefetch.json").write_text(json.dumps(report, indent=2))
         print(prefetch_markdown(report))
         return
+    if args.only_methods:
+        rows = method_rows(device, max(3, args.repeats // 2), args.vit_repeats, started)
+        report = {"machine": machine(), "rows": rows, "seconds": time.time() - started}
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "methods.json").write_text(json.dumps(report, indent=2))
+        print(markdown(report))
+        return
     subset = args.models is not None and set(args.models) != set(BUILDERS)
     rows = []
     x = photo_batch(1).to(device)
@@ -135,6 +149,19 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / ("models.json" if subset else "latest.json")).write_text(json.dumps(report, indent=2))
     print(markdown(report))
+
+
+def method_rows(device: str, repeats: int, vit_repeats: int, started: float) -> list[dict]:
+    """IG to a completeness error of 1 % and Score-CAM with silent channels on the demo model, and
+    a rollout setting change on ViT-B/16."""
+    x = photo_batch(1).to(device)
+    demo = BUILDERS["efficientnet_lite0"]().to(device)
+    rows = log([integrated_gradients_row("efficientnet_lite0", demo, x, repeats)], started)
+    rows += log(score_cam_rows("efficientnet_lite0", demo, x, 1), started)
+    del demo
+    vit = BUILDERS["vit_b_16"]().to(device)
+    rows += log(rollout_rows("vit_b_16", vit, x, vit_repeats)[:1], started)
+    return rows
 
 
 def faithfulness_rows(names: list[str], device: str, repeats: int, started: float) -> list[dict]:

@@ -385,6 +385,38 @@ DRAW_WATCH = """(root) => {
 }"""
 
 
+def test_cam_options_from_the_controls(explorer):
+    """Aug-smooth and multi-layer fusion are controls of every CAM method: each move redraws the
+    map with the option (the drawn map's key names it); a method of the pixels shows neither."""
+    ex = explorer
+    plain = ex.pixels()
+    aug = ex.root.locator('[data-param="aug_smooth"] select')
+    fuse = ex.root.locator('[data-param="fuse"] input[type="range"]')
+    assert aug.input_value() == "off" and fuse.input_value() == "1"
+    try:
+        smoothed = change_and_wait(ex, lambda: aug.select_option("on"), key(LAST_LAYER, ESPRESSO))
+        assert ex.drawn_key()["params"]["aug_smooth"] == "on"
+        assert differs(plain, smoothed)
+        fused = change_and_wait(ex, lambda: ex.press_on(fuse, "ArrowRight"), key(LAST_LAYER, ESPRESSO))
+        assert ex.drawn_key()["params"]["fuse"] == 2 and ex.drawn_key()["params"]["aug_smooth"] == "on"
+        assert differs(smoothed, fused)
+        code = ex.root.locator("pre.xai-code").text_content()  # the code for this map (collapsed)
+        assert "aug_smooth='on'" in code.replace('"', "'") and "fuse=2" in code, code
+        save_widget(ex, "explorer_cam_options.png")
+        change_and_wait(ex, lambda: ex.method.select_option("saliency"), key(LAST_LAYER, ESPRESSO, "saliency"))
+        assert ex.root.locator('[data-param="aug_smooth"]').count() == 0
+        assert ex.root.locator('[data-param="fuse"]').count() == 0
+    finally:
+        if ex.method.input_value() != "gradcam":
+            change_and_wait(ex, lambda: ex.method.select_option("gradcam"), key(LAST_LAYER, ESPRESSO))
+        if aug.input_value() != "off":
+            change_and_wait(ex, lambda: aug.select_option("off"), key(LAST_LAYER, ESPRESSO))
+        if fuse.input_value() != "1":
+            change_and_wait(ex, lambda: ex.press_on(fuse, "Home"), key(LAST_LAYER, ESPRESSO))
+    assert ex.drawn_key()["params"] == {"smooth": "none", "aug_smooth": "off", "fuse": 1, "fusion": "mean"}
+    np.testing.assert_array_equal(ex.pixels(), plain)
+
+
 def test_image_change(explorer):
     ex = explorer
     coffee = ex.pixels()
