@@ -113,6 +113,13 @@ def test_aug_smooth_and_fusion_combine_and_leave_the_input_alone():
     assert torch.equal(alone, session.attribution("gradcam", layer=layers[0], target=target, fuse=1))
 
 
+def test_explain_with_a_layer_fuses_the_stages_before_it():
+    model, x, session, target, layers = case("resnet18")
+    fused = explain(model, x, "gradcam", layer=layers[0], target=target, fuse=2)
+    assert torch.allclose(fused, session.attribution("gradcam", layer=layers[0], target=target, fuse=2), atol=1e-6)
+    assert fused.shape == session.activation(FUSED["resnet18"][1]).shape[-2:]
+
+
 def test_signed_maps_keep_their_sign_when_fused():
     _, _, session, target, layers = case("tiny_cnn")
     fused = session.attribution("layer_gradxact", layer=layers[0], target=target, fuse=2)

@@ -62,7 +62,8 @@ def map_for(
     if not spec.uses_layer and not spec.needs_attention:
         layer_names: Optional[list[str]] = []  # a map of the input: no layer's activation is kept
     else:
-        layer_names = [layer] if (layer is not None and spec.uses_layer) else None
+        fused = _number(params.get("fuse", 1)) > 1  # fusion reads the layers before the chosen one too
+        layer_names = [layer] if (layer is not None and spec.uses_layer and not fused) else None
     scored, index = resolve(target, output)
     session = Session(model, image, transform=transform, layer_names=layer_names, output=scored)
     try:
@@ -71,3 +72,11 @@ def map_for(
         return attribution, (target if is_target(target) else index), list(session.notes)
     finally:
         session.close()
+
+
+def _number(value: Any) -> float:
+    """``value`` as a number, or 0 when it is none (the method's own check names the problem)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0

@@ -93,6 +93,12 @@ class Session:
         self._forward(prepared.tensor.to(self.device, dtype), layer_names)
         self._snapshot = ModelSnapshot(model)  # after the forward: a model may set its own buffers there
 
+    def on_image(self, image: torch.Tensor, layer_names: Optional[Sequence[str]] = None) -> Session:
+        """A new session of this model and class scores on another ``image`` (1×C×H×W, in the
+        model's dtype and device, e.g. a flipped or noisy copy of this one), recording only
+        ``layer_names`` when given; close it after use."""
+        return Session(self.model, image, output=self.output, layer_names=layer_names)
+
     def model_change(self) -> Optional[str]:
         """How the model changed since this session's forward (a layer replaced, weights
         trained or loaded), in words; ``None`` while the kept forward is still its own."""

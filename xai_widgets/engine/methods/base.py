@@ -43,6 +43,8 @@ class SessionView(Protocol):
 
     def token_layout(self, tokens: int) -> Layout: ...
 
+    def on_image(self, image: torch.Tensor, layer_names: Any = None) -> Any: ...
+
 
 Compute = Callable[..., torch.Tensor]
 """``compute(session: SessionView, layer, target, **params)`` → a 2-D map on the model's device."""

@@ -106,21 +106,13 @@ def with_cam_options(compute: Compute, signed: bool = False) -> Compute:
     return run
 
 
-def session_of(session: SessionView, image: torch.Tensor, layers: list[str]) -> Any:
-    """A new session of ``session``'s model and class scores on another ``image`` (1×C×H×W in the
-    model's dtype and device), recording ``layers`` only; close it after use."""
-    from ..session import Session  # the session module imports the method catalogue
-
-    return Session(session.model, image, output=session.output, layer_names=layers)
-
-
 def _aug_smoothed(
     session: SessionView, one: Callable[[SessionView], torch.Tensor], layers: list[str], signed: bool
 ) -> torch.Tensor:
     images = augmented_inputs(session.input.detach())
     total = None
     for index, (image, flipped) in enumerate(images):
-        view = session_of(session, image, layers)
+        view = session.on_image(image, layers)
         try:
             cam = scaled(one(view), signed)
         finally:

@@ -11,7 +11,7 @@ from ..errors import MethodError
 from ..progress import report
 from .base import Param, SessionView, register
 from .cam import EPS, SMOOTH, channel_weighted, combined, oriented, principal_projection
-from .cam_options import cam_method, session_of
+from .cam_options import cam_method
 
 KPCA_MAX_PIXELS = 2500
 """The largest layer (pixels) KPCA-CAM factorises: its kernel is pixels² float64 values."""
@@ -129,7 +129,7 @@ def smooth_grad_cam_plus_plus(
     grad_2, grad_3 = torch.zeros_like(activation), torch.zeros_like(activation)
     for index in range(int(samples)):
         noisy = x + float(noise) * torch.randn(x.shape, generator=generator).to(x)
-        view = session_of(session, noisy, [layer])
+        view = session.on_image(noisy, [layer])
         try:
             grad = view.gradient(layer, target)[0].float()
         finally:
