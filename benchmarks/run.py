@@ -20,7 +20,7 @@ import torch
 from .faithfulness import deletion_insertion_row, resnet18, road_row
 from .interactive import interaction_rows
 from .memory import measure
-from .methods import integrated_gradients_row, score_cam_rows
+from .methods import integrated_gradients_row, occlusion_rows, score_cam_rows
 from .models import BUILDERS, models, photo_batch
 from .peers import vit_reshape
 from .prefetch import prefetch_row
@@ -152,12 +152,13 @@ def main() -> None:
 
 
 def method_rows(device: str, repeats: int, vit_repeats: int, started: float) -> list[dict]:
-    """IG to a completeness error of 1 % and Score-CAM with silent channels on the demo model, and
-    a rollout setting change on ViT-B/16."""
+    """IG to a completeness error of 1 %, Score-CAM with silent channels and occlusion with
+    channels-last batches on the demo model, and a rollout setting change on ViT-B/16."""
     x = photo_batch(1).to(device)
     demo = BUILDERS["efficientnet_lite0"]().to(device)
     rows = log([integrated_gradients_row("efficientnet_lite0", demo, x, repeats)], started)
     rows += log(score_cam_rows("efficientnet_lite0", demo, x, 1), started)
+    rows += log(occlusion_rows("efficientnet_lite0", demo, x, repeats), started)
     del demo
     vit = BUILDERS["vit_b_16"]().to(device)
     rows += log(rollout_rows("vit_b_16", vit, x, vit_repeats)[:1], started)

@@ -54,3 +54,31 @@ def test_silent_channels_share_one_black_image():
     assert sum(seen) == 3 * (16 - silent + 1)
     scales = [sum(step / 3 for step in range(1, k + 1)) for k in range(1, 4)]
     assert torch.allclose(integrated, by_hand(model, x, layer, target, scales), atol=1e-5)
+
+
+class FlatInput(torch.nn.Module):
+    """A model that views its input as rows (fails on a channels-last batch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = torch.nn.Linear(3 * 8 * 8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.view(len(x), -1))
+
+
+def test_forwards_without_autograd_go_channels_last_on_the_cpu_with_the_same_scores():
+    from xai_widgets.engine.model_calls import _ROW_MAJOR_ONLY, class_scores
+
+    model, x = tiny_cnn(), torch.stack([random_image(seed) for seed in range(6)])
+    layouts = []
+    model.register_forward_pre_hook(lambda _m, args: layouts.append(args[0].is_contiguous()))
+    scores = class_scores(model, x, 3)
+    assert layouts and not any(layouts)  # every chunk went in channels-last
+    with torch.no_grad():
+        assert torch.allclose(scores, model(x)[:, 3], atol=1e-5)
+    flat, images = FlatInput().eval(), torch.rand(5, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(class_scores(flat, images, 1), flat(images)[:, 1], atol=1e-6)
+    assert flat in _ROW_MAJOR_ONLY  # the channels-last try failed once; plain batches from then on
