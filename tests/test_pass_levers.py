@@ -82,3 +82,20 @@ def test_forwards_without_autograd_go_channels_last_on_the_cpu_with_the_same_sco
     with torch.no_grad():
         assert torch.allclose(class_scores(flat, images, 1), flat(images)[:, 1], atol=1e-6)
     assert flat in _ROW_MAJOR_ONLY  # the channels-last try failed once; plain batches from then on
+
+
+def test_input_gradients_go_channels_last_on_the_cpu_with_the_same_values():
+    from xai_widgets.engine.model_calls import input_gradients
+
+    model, x = tiny_cnn(), torch.stack([random_image(seed) for seed in range(4)])
+    layouts = []
+    model.register_forward_pre_hook(lambda _m, args: layouts.append(args[0].is_contiguous()))
+    ours = input_gradients(model, x, 2)
+    assert layouts and not any(layouts)
+    point = x.clone().requires_grad_(True)
+    (plain,) = torch.autograd.grad(model(point)[:, 2].sum(), point)
+    assert torch.allclose(ours, plain, atol=1e-6)
+    flat, images = FlatInput().eval(), torch.rand(3, 3, 8, 8)
+    point = images.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(flat(point)[:, 0].sum(), point)
+    assert torch.allclose(input_gradients(flat, images, 0), expected, atol=1e-6)
