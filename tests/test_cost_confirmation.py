@@ -99,3 +99,24 @@ def test_run_pending_starts_it_headless():
         assert torch.isfinite(torch.as_tensor(widget.attribution())).all()
     finally:
         widget.close()
+
+
+def test_aug_smooth_turns_a_quick_cam_into_a_confirmed_worker_job():
+    model = Counting().eval()
+    widget = Explorer(model, random_image(0), confirm_above=1e-9)
+    try:
+        images = model.images
+        widget.method_params = {"aug_smooth": "on"}
+        widget.wait()
+        pending = widget.pending_cost
+        assert pending["key"]["params"] == {"aug_smooth": "on"} and pending["forwards"] == 6 * 3
+        assert model.images == images  # nothing ran before the confirmation
+        widget.run_pending()
+        widget.wait()
+        assert widget.result["key"]["params"] == {"aug_smooth": "on"} and widget.result["error"] is None
+        assert model.images - images == 6  # the six aug-smooth images, one forward each
+        widget.method = "saliency"  # the CAM option means nothing to saliency: quick again
+        widget.wait()
+        assert widget.pending_cost == {} and widget.result["key"]["method"] == "saliency"
+    finally:
+        widget.close()

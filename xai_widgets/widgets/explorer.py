@@ -583,7 +583,7 @@ class Explorer(OverlayWidget):
                 self.pending_cost = {}
             self._publish(key, quiet=True, **drawn)
             return
-        slow = _is_slow(self.method)
+        slow = _is_slow(self.method, key["params"])
         cost = self._cost(key) if slow else None
         if cost is not None and key != self._approved and 0 < self.confirm_above < cost["seconds"]:
             self.pending_cost = cost  # the front end asks; nothing runs until `confirmed` names this key
@@ -822,7 +822,8 @@ class Explorer(OverlayWidget):
         """What to send ahead of ``anchor``: its layers, the top classes, the quick CAM methods."""
         offered = {entry["name"]: entry for entry in self.methods}
         anchor_method = offered.get(anchor["method"])
-        if anchor_method is None or _is_slow(anchor["method"]) or anchor["image_index"] != self.image_index:
+        slow = _is_slow(anchor["method"], anchor.get("params"))
+        if anchor_method is None or slow or anchor["image_index"] != self.image_index:
             return []
         layers = [entry["name"] for entry in self.layers] if anchor_method.get("uses_layer") else []
         classes = []
@@ -934,11 +935,14 @@ def _interrupted(err: BaseException, doing: str, then: str) -> str:
     return f"Interrupted ({type(err).__name__}) while {doing}; {then}"
 
 
-def _is_slow(method: str) -> bool:
+def _is_slow(method: str, params: Optional[dict[str, Any]] = None) -> bool:
+    """A method marked slow, or a CAM asked to aug-smooth (six images through the model): both
+    run on the worker, with progress and the cost confirmation, and are not sent ahead."""
     try:
-        return get_method(method).slow
+        spec = get_method(method)
     except ExplainError:
         return False
+    return spec.slow or spec.select_params(dict(params or {})).get("aug_smooth") == "on"
 
 
 def _label(labels: Sequence[str], index: int) -> str:
