@@ -226,7 +226,7 @@ export function mountExplorer(kernelModel: WidgetModel, host: HTMLElement, optio
       cache.clear();
     } else if (message.kind === "prefetch") {
       try {
-        for (const [key, entry] of prefetchedMaps(message.entries ?? [], buffers?.[0])) cache.put(key, entry);
+        for (const [key, entry] of prefetchedMaps(message.entries ?? [], buffers?.[0])) cache.offer(key, entry);
       } catch (error) {
         console.warn("xai_widgets: a prefetch message could not be read", error);
       }

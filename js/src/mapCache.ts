@@ -82,6 +82,14 @@ export class MapCache {
     while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
   }
 
+  /**
+   * Keep `entry` unless a map for `key` is already kept: a map sent ahead (uint8, within 1/510
+   * of its range) never replaces the kernel's exact float32 map of the same view.
+   */
+  offer(key: ViewKey, entry: CachedMap): void {
+    if (!this.entries.has(keyToJson(this.normalize(key)))) this.put(key, entry);
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -37,6 +37,19 @@ describe("the browser's map cache", () => {
     expect(canonicalKey({ ...keyAt("a"), method: "unknown", params: { k: 1 } }, methods).params).toEqual({ k: 1 });
   });
 
+  it("never lets a map sent ahead replace the kernel's own map of the same view", () => {
+    const cache = new MapCache(4);
+    const exact = { result: { seq: 3, key: keyAt("a") } as AttributionResult, code: "exact" };
+    const ahead = { result: { seq: -1, key: keyAt("a"), cached: true } as AttributionResult, code: "ahead" };
+    cache.put(keyAt("a"), exact);
+    cache.offer(keyAt("a"), ahead);
+    expect(cache.get(keyAt("a"))?.code).toBe("exact");
+    cache.offer(keyAt("b"), ahead);
+    expect(cache.get(keyAt("b"))?.code).toBe("ahead");
+    cache.put(keyAt("b"), exact); // the kernel's answer still replaces a map sent ahead
+    expect(cache.get(keyAt("b"))?.code).toBe("exact");
+  });
+
   it("reads quantised maps as low + q * step and refuses a map outside its buffer", () => {
     const bytes = new Uint8Array([0, 255, 10, 20]);
     expect(Array.from(dequantize(bytes, 2, [1, 2], 1, 0.5))).toEqual([6, 11]);
