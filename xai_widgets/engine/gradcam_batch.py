@@ -12,7 +12,7 @@ from torch import nn
 from .errors import ImageError, LayerError, TargetError
 from .inputs import Transform, prepare_image
 from .methods.cam import grad_cam_weights
-from .model_calls import count_calls, in_chunks, one_at_a_time_note, rows_per_image
+from .model_calls import count_calls, in_chunks, in_fast_layout, one_at_a_time_note, rows_per_image
 from .model_state import check_model, evaluation_mode, forward_hooks, model_device, model_dtype
 from .outputs import OutputChoice, select_logits
 from .session import Session
@@ -141,7 +141,19 @@ def chunk_cams(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Grad-CAM maps (B×h×w) of one batch at ``layer`` (its ``calls``-th call) and the batch's
     class scores (B×K, detached): one forward, one backward that stops at the layer.
-    ``targets``: one class per image, or ``None`` for each image's top class."""
+    ``targets``: one class per image, or ``None`` for each image's top class. On the CPU the
+    batch goes channels-last (:func:`~xai_widgets.engine.model_calls.in_fast_layout`)."""
+    return in_fast_layout(model, chunk, lambda laid_out: _chunk_cams(model, laid_out, layer, calls, targets, output))
+
+
+def _chunk_cams(
+    model: nn.Module,
+    chunk: torch.Tensor,
+    layer: str,
+    calls: int,
+    targets: Optional[torch.Tensor],
+    output: OutputChoice,
+) -> tuple[torch.Tensor, torch.Tensor]:
     kept: dict[str, torch.Tensor] = {}
     seen = [0]
 

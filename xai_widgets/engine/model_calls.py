@@ -203,7 +203,9 @@ def in_fast_layout(model: nn.Module, chunk: torch.Tensor, run: Callable[[torch.T
         return run(chunk.contiguous(memory_format=torch.channels_last))
     except Cancelled:
         raise
-    except Exception:
+    except Exception as err:
+        if is_out_of_memory(err):
+            raise  # the batch is too big whatever its layout: the caller splits it
         result = run(chunk)  # raises the model's own error if the layout was not the problem
         _ROW_MAJOR_ONLY[model] = True
         return result
