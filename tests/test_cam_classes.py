@@ -23,6 +23,7 @@ from torchcam.methods import FinerCAM as TorchcamFinerCAM
 
 import xai_widgets.engine.methods.cam_objectives  # noqa: F401 - registers the two methods
 from tests.models import random_image, tiny_cnn
+from tests.test_cam_variants import case as variants_case
 from xai_widgets import Contrast, Session, explain
 from xai_widgets.engine import MethodError, get_method
 from xai_widgets.engine.methods.cam_objectives import objective_coefficients, similar_classes
@@ -43,11 +44,7 @@ ARCHITECTURES = {
 
 
 def case(architecture: str):
-    make, size, layers = ARCHITECTURES[architecture]
-    model = make()
-    x = random_image(3, size=size)[None]
-    session = Session(model, x)
-    return model, x, session, session.top_k(1)[0][0], layers
+    return variants_case(architecture, ARCHITECTURES)
 
 
 def scaled(values: np.ndarray) -> np.ndarray:

@@ -47,8 +47,9 @@ ARCHITECTURES = {
 }
 
 
-def case(architecture: str):
-    make, size, layers = ARCHITECTURES[architecture]
+def case(architecture: str, architectures: dict = ARCHITECTURES):
+    """The architecture's model, a random image, our session of it, its top class and the layers to check."""
+    make, size, layers = architectures[architecture]
     model = make()
     x = random_image(3, size=size)[None]
     session = Session(model, x)

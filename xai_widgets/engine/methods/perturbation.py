@@ -67,18 +67,19 @@ def masked_scores(session: SessionView, masks: torch.Tensor, target: int) -> tor
     Masks that are zero everywhere (a channel silent on this image) all give the score of a
     black image: one forward serves them all, so a layer with many silent channels costs fewer
     passes and the scores are the same."""
-    x = session.input.detach()
     empty = masks.flatten(1).abs().amax(dim=1) == 0
-    rows = torch.cat([(~empty).nonzero()[:, 0], empty.nonzero()[:1, 0]])
-    chosen = masks[rows]
-    scores = class_scores(session.model, (x.float() * chosen[:, None]).to(x.dtype), target, output=session.output)
-    scores = scores.float()
-    result = torch.empty(len(masks), dtype=scores.dtype, device=scores.device)
+    if not bool(empty.any()):
+        return _scores_of_masked(session, masks, target)
     live = int((~empty).sum())
-    result[~empty] = scores[:live]
-    if live < len(masks):
-        result[empty] = scores[live]
+    scores = _scores_of_masked(session, torch.cat([masks[~empty], masks[empty][:1]]), target)
+    result = torch.empty(len(masks), dtype=scores.dtype, device=scores.device)
+    result[~empty], result[empty] = scores[:live], scores[live]
     return result
+
+
+def _scores_of_masked(session: SessionView, masks: torch.Tensor, target: int) -> torch.Tensor:
+    x = session.input.detach()
+    return class_scores(session.model, (x.float() * masks[:, None]).to(x.dtype), target, output=session.output).float()
 
 
 def weighted_channels(weights: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
